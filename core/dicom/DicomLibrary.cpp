@@ -1,0 +1,27 @@
+#include "core/dicom/DicomLibrary.h"
+
+// DCMTK
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+
+// Std
+#include <mutex>
+
+namespace camsight::dicom {
+
+std::string dcmtkVersion() { return OFFIS_DCMTK_VERSION_STRING; }
+
+void registerCodecs()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        DcmRLEDecoderRegistration::registerCodecs();
+        DJDecoderRegistration::registerCodecs();
+        DJLSDecoderRegistration::registerCodecs();
+    });
+}
+
+}  // namespace camsight::dicom

@@ -1,0 +1,31 @@
+#pragma once
+// Std
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace camsight::metrics {
+
+/// The voxels of a heatmap in descending order of value, ties kept in ascending index order (a stable descending
+/// sort), with runs of equal values marked. Computed once and shared by every rank-based metric.
+/// NaN sorts below every number. -0.0 and +0.0 are equal.
+class RankOrder {
+public:
+    RankOrder(const float* values, std::size_t n);
+
+    std::size_t size() const { return m_order.size(); }
+    /// Index of the voxel at descending rank r (0 = largest value).
+    std::uint32_t at(std::size_t r) const { return m_order[r]; }
+    const std::vector<std::uint32_t>& order() const { return m_order; }
+    /// Rank one past the end of the tie run that starts at rank r.
+    std::size_t runEnd(std::size_t r) const { return m_runEnd[r]; }
+
+private:
+    std::vector<std::uint32_t> m_order;
+    std::vector<std::uint32_t> m_runEnd;  // valid at the first rank of each run
+};
+
+/// A 32-bit key whose unsigned ascending order is the float's descending order (NaN last, -0 == +0).
+std::uint32_t descendingKey(float v);
+
+}  // namespace camsight::metrics

@@ -1,0 +1,86 @@
+#include "core/ml/Runtime.h"
+
+// LibTorch
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+// Std
+#include <dlfcn.h>
+#include <link.h>
+
+#include <climits>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace camsight::ml {
+namespace {
+
+std::string resolve(const char* path)
+{
+    char buf[PATH_MAX];
+    if (path && *path && realpath(path, buf))
+        return buf;
+    return path ? path : "";
+}
+
+int collectBlas(dl_phdr_info* info, size_t, void* data)
+{
+    auto* out = static_cast<std::vector<std::string>*>(data);
+    const std::string name = info->dlpi_name ? info->dlpi_name : "";
+    if (name.find("blas") != std::string::npos || name.find("libmkl") != std::string::npos)
+        out->push_back(resolve(info->dlpi_name));
+    return 0;
+}
+
+void detectBlas(RuntimeInfo& r)
+{
+    std::vector<std::string> libs;
+    dl_iterate_phdr(collectBlas, &libs);
+    for (const auto& l : libs)
+        r.blasLibrary += (r.blasLibrary.empty() ? "" : ";") + l;
+    // The exported symbols tell which implementation answers sgemm_, whatever the file is called.
+    using ConfigFn = char* (*)();
+    if (auto cfg = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+        r.blasName = "OpenBLAS";
+        r.blasConfig = cfg();
+    } else if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads")) {
+        r.blasName = "MKL";
+    } else if (dlsym(RTLD_DEFAULT, "bli_info_get_version_str")) {
+        r.blasName = "BLIS";
+    } else if (r.blasLibrary.find("/blas/libblas") != std::string::npos) {
+        r.blasName = "reference BLAS";
+    } else {
+        r.blasName = "unknown";
+    }
+}
+
+}  // namespace
+
+RuntimeInfo initRuntime(int threads)
+{
+    static std::once_flag once;
+    std::call_once(once, [threads] {
+        int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+        if (const char* env = std::getenv("CAMSIGHT_THREADS"))
+            n = std::max(1, std::atoi(env));
+        at::set_num_threads(std::max(1, n));
+    });
+    return runtimeInfo();
+}
+
+RuntimeInfo runtimeInfo()
+{
+    RuntimeInfo r;
+    r.torchVersion = TORCH_VERSION;
+    r.intraOpThreads = at::get_num_threads();
+    r.interOpThreads = at::get_num_interop_threads();
+    r.cudaAvailable = torch::cuda::is_available();
+    r.cudaDevices = r.cudaAvailable ? static_cast<int>(torch::cuda::device_count()) : 0;
+    detectBlas(r);
+    return r;
+}
+
+}  // namespace camsight::ml

@@ -1,0 +1,1 @@
+// Holds the Qt resources of CamSight; see CMakeLists.txt.

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Proves the engine builds with LibTorch as its only third-party dependency: configures with Qt, VTK, DCMTK and ITK
+# made unfindable, builds the CLI and the engine tests, and runs the CLI.
+set -euo pipefail
+src=$1
+out=$2
+rm -rf "$out"
+cmake -S "$src" -B "$out" -G Ninja -DCAMSIGHT_ENGINE_ONLY=ON -DCAMSIGHT_BUILD_BENCH=OFF \
+  -DCMAKE_DISABLE_FIND_PACKAGE_Qt6=TRUE -DCMAKE_DISABLE_FIND_PACKAGE_VTK=TRUE \
+  -DCMAKE_DISABLE_FIND_PACKAGE_DCMTK=TRUE -DCMAKE_DISABLE_FIND_PACKAGE_ITK=TRUE
+if grep -qE '^(Qt6_DIR|VTK_DIR|DCMTK_DIR|ITK_DIR):PATH=/' "$out/CMakeCache.txt"; then
+  echo "engine-only build found a GUI/imaging package:"; grep -E '^(Qt6|VTK|DCMTK|ITK)_DIR' "$out/CMakeCache.txt"; exit 1
+fi
+cmake --build "$out" --target camsight-cli test_metrics test_io test_image
+"$out/bin/camsight-cli" --version | tee "$out/version.txt"
+grep -q "qt: not built (engine-only)" "$out/version.txt"
+echo "engine-only build: ok"

@@ -1,0 +1,131 @@
+// camsight-cli as a user runs it: exit codes, JSON output, and error messages that name the file and the problem.
+
+// Local
+#include "core/io/Npy.h"
+#include "core/metrics/Report.h"
+#include "tests/support/MiniJson.h"
+#include "tests/support/SharedData.h"
+
+// Std
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sys/wait.h>
+#include <thread>
+
+using camsight::test::Json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliRun {
+    int code = -1;
+    std::string out;  // stdout and stderr together
+};
+
+CliRun cli(const std::string& args)
+{
+    CliRun r;
+    const std::string cmd = std::string(CAMSIGHT_CLI) + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf;
+    std::size_t got;
+    while ((got = fread(buf.data(), 1, buf.size(), p)) > 0)
+        r.out.append(buf.data(), got);
+    const int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+TEST(Cli, HelpListsCommands)
+{
+    const CliRun r = cli("--help");
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("metrics"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("version"), std::string::npos) << r.out;
+    EXPECT_EQ(cli("").code, 2);
+    const CliRun unknown = cli("frobnicate");
+    EXPECT_EQ(unknown.code, 2);
+    EXPECT_NE(unknown.out.find("unknown command 'frobnicate'"), std::string::npos) << unknown.out;
+}
+
+TEST(Cli, VersionReportsLibrariesThreadsAndBlas)
+{
+    const CliRun r = cli("--version --json");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const Json j = Json::parse(r.out);
+    for (const char* k : {"camsight", "qt", "vtk", "dcmtk", "itk", "libtorch", "blas", "blas_library"})
+        EXPECT_FALSE(j[k].str.empty()) << k;
+    EXPECT_EQ(std::stoi(j["intra_op_threads"].str), static_cast<int>(std::thread::hardware_concurrency()));
+    EXPECT_NE(j["blas"].str, "reference BLAS") << j["blas_library"].str;
+    const CliRun text = cli("--version");
+    EXPECT_NE(text.out.find("libtorch: "), std::string::npos) << text.out;
+}
+
+TEST(Cli, MetricsMatchesLibraryAndGolden)
+{
+    CAMSIGHT_REQUIRE_SHARED("golden/metrics");
+    const fs::path dir = camsight::test::sharedDir() / "golden/metrics/cases/blob_partial_64";
+    const CliRun r = cli("metrics --heatmap " + (dir / "heatmap.npy").string() + " --mask " + (dir / "mask.npy").string() +
+                      " --spacing 0.5,0.5");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const Json j = Json::parse(r.out);
+    const Json m = Json::parseFile((dir / "manifest.json").string());
+    EXPECT_EQ(j["PointingGame"].number(), 1.0);
+    EXPECT_NEAR(j["RelevanceMassAccuracy"].number(), m["own_metrics"]["f64_relevance_mass_accuracy_raw"].number(), 1e-12);
+    EXPECT_NEAR(j["AUC"].number(), m["own_metrics"]["f64_auc_mann_whitney_raw"].number(), 1e-9);
+    EXPECT_EQ(j["dice_thr0p5"].number(), m["own_metrics"]["dice_thr0p5"].number());
+    // Spacing 0.5 mm halves the pixel distance (0 here: the peak is inside the mask).
+    EXPECT_DOUBLE_EQ(j["peak_distance_mm"].number(), 0.5 * j["first_argmax_min_dist_to_mask_px"].number());
+}
+
+TEST(Cli, MetricsOnVolumesAndNullForUndefined)
+{
+    const fs::path tmp = fs::temp_directory_path();
+    std::vector<float> h(2 * 3 * 4, 0.1f);
+    std::vector<std::uint8_t> m(h.size(), 0);
+    h[17] = 1.0f;  // z = 1, y = 1, x = 1
+    m[5] = 1;      // z = 0, y = 1, x = 1: one slice away
+    camsight::io::writeNpy((tmp / "cs_h3.npy").string(), h.data(), {2, 3, 4});
+    camsight::io::writeNpy((tmp / "cs_m3.npy").string(), m.data(), {2, 3, 4});
+    const CliRun r = cli("metrics --heatmap " + (tmp / "cs_h3.npy").string() + " --mask " + (tmp / "cs_m3.npy").string() +
+                      " --spacing 0.7,0.7,3");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const Json j = Json::parse(r.out);
+    EXPECT_DOUBLE_EQ(j["peak_distance_mm"].number(), 3.0);
+    EXPECT_EQ(j["PointingGame"].number(), 0.0);
+    EXPECT_EQ(j["n_pixels"].number(), 24.0);
+
+    std::fill(m.begin(), m.end(), 0);
+    camsight::io::writeNpy((tmp / "cs_m3.npy").string(), m.data(), {2, 3, 4});
+    const Json empty = Json::parse(cli("metrics --heatmap " + (tmp / "cs_h3.npy").string() + " --mask " +
+                                       (tmp / "cs_m3.npy").string()).out);
+    EXPECT_TRUE(std::isnan(empty["PointingGame"].number())) << "empty mask -> null";
+    EXPECT_EQ(empty["PointingGame"].type, Json::Type::Null);
+}
+
+TEST(Cli, BadInputGivesOneLineErrorsNamingTheFile)
+{
+    const fs::path tmp = fs::temp_directory_path();
+    std::vector<float> h(12, 0.f);
+    camsight::io::writeNpy((tmp / "cs_h.npy").string(), h.data(), {3, 4});
+    camsight::io::writeNpy((tmp / "cs_m.npy").string(), h.data(), {4, 3});
+    const CliRun mismatch = cli("metrics --heatmap " + (tmp / "cs_h.npy").string() + " --mask " + (tmp / "cs_m.npy").string());
+    EXPECT_EQ(mismatch.code, 1);
+    EXPECT_NE(mismatch.out.find("cs_m.npy: mask shape (4, 3) does not match heatmap shape (3, 4)"), std::string::npos)
+        << mismatch.out;
+    const CliRun missing = cli("metrics --heatmap /no/such.npy --mask " + (tmp / "cs_m.npy").string());
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.out.find("/no/such.npy: cannot open file"), std::string::npos) << missing.out;
+    const CliRun usage = cli("metrics --heatmap");
+    EXPECT_EQ(usage.code, 2);
+    EXPECT_NE(usage.out.find("--heatmap needs a value"), std::string::npos) << usage.out;
+    const CliRun spacing = cli("metrics --heatmap a --mask b --spacing 1,x");
+    EXPECT_EQ(spacing.code, 2);  // arguments are checked before any file is read
+    EXPECT_NE(spacing.out.find("--spacing: '1,x' is not a comma-separated list of numbers"), std::string::npos) << spacing.out;
+}
+
+}  // namespace
