@@ -12,6 +12,7 @@ namespace camsight::metrics {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+__extension__ typedef __int128 Int128;  // GCC/Clang: exact products for the decimal rounding below
 
 std::size_t maskArea(const std::uint8_t* s, std::size_t n)
 {
@@ -70,12 +71,12 @@ double roundDecimal4(double x)
         return std::nearbyint(x * 10000.0);  // far from any midpoint that matters, or 0 / 1 exactly
     int exp = 0;
     const double frac = std::frexp(x, &exp);  // x = frac * 2^exp, frac in [0.5, 1)
-    const auto mant = static_cast<__int128>(std::ldexp(frac, 53));  // x = mant * 2^(exp - 53), exact
+    const auto mant = static_cast<Int128>(std::ldexp(frac, 53));  // x = mant * 2^(exp - 53), exact
     const int shift = 53 - exp;  // > 0 for x <= 1
     // Compare x with the midpoints (k + 0.5) / 1e4 around the estimate: x*20000 vs 2k+1, i.e. mant*20000 vs (2k+1) << shift.
-    for (double k = approx - 1; k <= approx + 1; ++k) {
-        const __int128 lhs = mant * 20000;
-        const __int128 rhs = static_cast<__int128>(2 * k + 1) << shift;
+    for (double k = std::max(approx - 1, 0.0); k <= approx + 1; ++k) {  // x > 0: no midpoint below 0 matters
+        const Int128 lhs = mant * 20000;
+        const Int128 rhs = static_cast<Int128>(2 * k + 1) << shift;
         if (lhs < rhs)
             return k;                                     // below the midpoint above k
         if (lhs == rhs)
@@ -103,29 +104,58 @@ std::vector<float> quantusPreprocess(const float* a, std::size_t n, bool normali
     return out;
 }
 
+MapSummary summarize(const float* a, const std::uint8_t* s, std::size_t n)
+{
+    MapSummary m;
+    m.n = n;
+    if (n == 0)
+        return m;
+    m.max = m.min = a[0];
+    for (std::size_t i = 0; i < n; ++i) {
+        const float v = a[i];
+        const bool in = s[i] != 0;
+        if (v > m.max) {
+            m.max = v;
+            m.firstArgmax = i;
+        }
+        m.min = std::min(m.min, v);
+        m.maskArea += in;
+        m.sum += v;
+        m.sumInMask += in ? v : 0.0;
+        const double e = v > 0 ? v : 0.0;
+        m.energy += e;
+        m.energyInMask += in ? e : 0.0;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        if (a[i] == m.max) {
+            ++m.nMaxima;
+            m.maximaInMask += s[i] != 0;
+        }
+    m.allNegative = m.max < 0;
+    m.allEqual = m.max == m.min;
+    return m;
+}
+
 bool isQuantusValidHeatmap(const float* a, std::size_t n)
 {
     if (n == 0)
         return false;
-    bool allNegative = true, allEqual = true;
+    float mx = a[0], mn = a[0];
     for (std::size_t i = 0; i < n; ++i) {
-        allNegative = allNegative && a[i] < 0;
-        allEqual = allEqual && a[i] == a[0];
+        mx = std::max(mx, a[i]);
+        mn = std::min(mn, a[i]);
     }
-    return !allNegative && !allEqual;  // all zero and all one are special cases of all equal
+    return !(mx < 0) && mx != mn;  // all zero and all one are special cases of all equal
 }
 
 double pointingGame(const float* a, const std::uint8_t* s, std::size_t n, bool weighted)
 {
-    const std::size_t area = maskArea(s, n);
-    if (area == 0 || n == 0)
+    const MapSummary m = summarize(a, s, n);
+    if (m.maskArea == 0)
         return kNaN;
-    bool hit = false;
-    for (std::size_t i : allMaxima(a, n))
-        hit = hit || s[i];
-    if (!hit)
+    if (m.maximaInMask == 0)
         return 0.0;
-    return weighted ? 1.0 - double(area) / double(n) : 1.0;
+    return weighted ? 1.0 - double(m.maskArea) / double(n) : 1.0;
 }
 
 double pointingGameFirstArgmax(const float* a, const std::uint8_t* s, std::size_t n)
@@ -164,170 +194,139 @@ double pointingGameTolerance(const float* a, const std::uint8_t* s, const MapSha
 
 double attributionLocalisation(const float* a, const std::uint8_t* s, std::size_t n, bool weighted)
 {
-    const std::size_t area = maskArea(s, n);
-    if (area == 0)
+    const MapSummary m = summarize(a, s, n);
+    if (m.maskArea == 0)
         return kNaN;
-    double inside = 0, total = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        total += a[i];
-        if (s[i])
-            inside += a[i];
-    }
-    const double r = inside / total;
+    const double r = m.sumInMask / m.sum;
     if (!(r <= 1.0))  // r > 1, and the 0/0 of an all-zero map
         return kNaN;
-    return weighted ? r * double(area) / double(n) : r;
+    return weighted ? r * double(m.maskArea) / double(n) : r;
 }
 
 double relevanceMassAccuracy(const float* a, const std::uint8_t* s, std::size_t n)
 {
-    if (maskArea(s, n) == 0)
-        return kNaN;
-    double inside = 0, total = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        total += a[i];
-        if (s[i])
-            inside += a[i];
-    }
-    return inside / total;
+    const MapSummary m = summarize(a, s, n);
+    return m.maskArea == 0 ? kNaN : m.sumInMask / m.sum;
 }
 
 double energyPointingGame(const float* a, const std::uint8_t* s, std::size_t n)
 {
-    double inside = 0, total = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double e = std::max(a[i], 0.0f);
-        total += e;
-        if (s[i])
-            inside += e;
+    const MapSummary m = summarize(a, s, n);
+    return m.energy > 0 ? m.energyInMask / m.energy : kNaN;
+}
+
+RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t topK)
+{
+    const std::size_t n = order.size();
+    // The mask in rank order, so that every sweep below reads sequentially.
+    std::vector<std::uint8_t> ranked(n);
+    std::size_t pos = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+        ranked[r] = s[order.at(r)] != 0;
+        pos += ranked[r];
     }
-    return total > 0 ? inside / total : kNaN;
-}
+    const std::size_t neg = n - pos;
+    RankScores out{kNaN, 0.0, kNaN, kNaN, kNaN};
 
-double relevanceRankAccuracy(const RankOrder& order, const std::uint8_t* s)
-{
-    const std::size_t n = order.size();
-    std::size_t k = 0;
-    for (std::size_t i = 0; i < n; ++i)
-        k += s[i] != 0;
-    if (k == 0)
-        return kNaN;
-    std::size_t hits = 0;
-    for (std::size_t r = 0; r < k; ++r)
-        hits += s[order.at(r)] != 0;
-    return double(hits) / double(k);
-}
+    if (pos > 0) {
+        std::size_t hits = 0;
+        for (std::size_t r = 0; r < pos; ++r)
+            hits += ranked[r];
+        out.rankAccuracy = double(hits) / double(pos);
+        if (topK > 0) {
+            hits = 0;
+            for (std::size_t r = 0; r < std::min(topK, n); ++r)
+                hits += ranked[r];
+            out.topK = double(hits) / double(topK);
+        }
+    }
 
-double topKIntersection(const RankOrder& order, const std::uint8_t* s, std::size_t k)
-{
-    const std::size_t n = order.size();
-    if (maskArea(s, n) == 0 || k == 0)
-        return kNaN;
-    std::size_t hits = 0;
-    for (std::size_t r = 0; r < std::min(k, n); ++r)
-        hits += s[order.at(r)] != 0;
-    return double(hits) / double(k);
-}
-
-double auroc(const RankOrder& order, const std::uint8_t* s)
-{
-    const std::size_t n = order.size();
-    const std::size_t pos = maskArea(s, n), neg = n - pos;
-    if (pos == 0 || neg == 0)
-        return kNaN;
-    // Walk tie runs from the top: each positive beats every negative ranked below its run, and half of the
-    // negatives tied with it.
+    // One walk over the tie runs, from the top, for AUROC, AUPRC and AUC-Judd.
+    //  AUROC (Mann-Whitney): each positive beats the negatives ranked below its run and half of those tied with it.
+    //  AUPRC (torcheval): a point per run; precision and recall in float32; area = sum (r_g - r_{g-1}) p_g.
+    //  AUC-Judd (seed notebook): a point per mask voxel, (fp, tp) rates at its value with >=, rounded to 4 decimals,
+    //   stable-sorted by fp. Points of one fp bin add no area among themselves, so only the first and the last of
+    //   each bin in row-major order (= the lowest and highest voxel index) matter.
+    constexpr std::size_t kBins = 10001;
+    std::vector<std::uint32_t> firstIdx, lastIdx;
+    std::vector<double> firstTp, lastTp;
+    const bool judd = pos < n;
+    if (judd) {
+        firstIdx.assign(kBins, std::numeric_limits<std::uint32_t>::max());
+        lastIdx.assign(kBins, 0);
+        firstTp.assign(kBins, 0);
+        lastTp.assign(kBins, 0);
+    }
     double u = 0;
-    std::size_t negSeen = 0;
+    std::size_t tp = 0, negSeen = 0;
+    float prevRecall = 0;
     for (std::size_t r = 0; r < n;) {
         const std::size_t e = order.runEnd(r);
         std::size_t p = 0;
         for (std::size_t i = r; i < e; ++i)
-            p += s[order.at(i)] != 0;
+            p += ranked[i];
         const std::size_t q = (e - r) - p;
         u += double(p) * (double(neg - negSeen - q) + 0.5 * double(q));
         negSeen += q;
-        r = e;
-    }
-    return u / (double(pos) * double(neg));
-}
-
-double auprc(const RankOrder& order, const std::uint8_t* s)
-{
-    const std::size_t n = order.size();
-    const std::size_t pos = maskArea(s, n);
-    // torcheval: points per distinct threshold, in descending order; recall = tp / P (NaN -> 1 when P = 0),
-    // precision = tp / (tp + fp), both float32; area = sum (r_g - r_{g-1}) p_g with r_{-1} = 0.
-    double area = 0;
-    float prevRecall = 0;
-    std::size_t tp = 0;
-    for (std::size_t r = 0; r < n;) {
-        const std::size_t e = order.runEnd(r);
-        for (std::size_t i = r; i < e; ++i)
-            tp += s[order.at(i)] != 0;
-        const float precision = float(tp) / float(e);
-        const float recall = pos ? float(tp) / float(pos) : 1.0f;
-        area += double(float(recall - prevRecall) * precision);
-        prevRecall = recall;
-        r = e;
-    }
-    return area;
-}
-
-double aucJudd(const float* a, const RankOrder& order, const std::uint8_t* s)
-{
-    const std::size_t n = order.size();
-    const std::size_t pos = maskArea(s, n);
-    if (pos == n)
-        return kNaN;  // no negatives: every fp rate is 0/0
-    // For each voxel, the counts of voxels >= its value (all, and inside the mask).
-    std::vector<std::uint32_t> countAll(n), countIn(n);
-    std::size_t inSoFar = 0;
-    for (std::size_t r = 0; r < n;) {
-        const std::size_t e = order.runEnd(r);
-        for (std::size_t i = r; i < e; ++i)
-            inSoFar += s[order.at(i)] != 0;
-        for (std::size_t i = r; i < e; ++i) {
-            countAll[order.at(i)] = static_cast<std::uint32_t>(e);
-            countIn[order.at(i)] = static_cast<std::uint32_t>(inSoFar);
+        tp += p;
+        // Recall only moves on runs holding positives (and on the first run when the mask is empty).
+        if (p > 0 || r == 0) {
+            const float precision = float(tp) / float(e);
+            const float recall = pos ? float(tp) / float(pos) : 1.0f;  // torcheval: NaN recall -> 1
+            out.auprc += double(float(recall - prevRecall) * precision);
+            prevRecall = recall;
+        }
+        if (judd && p > 0) {
+            const double tpKey = roundDecimal4(double(tp) / double(pos));
+            const double fpKey = roundDecimal4(double(e - tp) / double(neg));
+            const auto b = static_cast<std::size_t>(std::clamp(fpKey, 0.0, double(kBins - 1)));
+            for (std::size_t i = r; i < e; ++i) {
+                if (!ranked[i])
+                    continue;
+                const std::uint32_t idx = order.at(i);
+                if (idx < firstIdx[b]) {
+                    firstIdx[b] = idx;
+                    firstTp[b] = tpKey;
+                }
+                if (idx >= lastIdx[b]) {
+                    lastIdx[b] = idx;
+                    lastTp[b] = tpKey;
+                }
+            }
         }
         r = e;
     }
-    auto round4 = [](double x) { return roundDecimal4(x); };
-    constexpr std::size_t kBins = 10001;
-    struct Point {
-        double fp, tp;
-    };
-    std::vector<Point> points;
-    points.reserve(pos + 2);
-    std::vector<std::uint32_t> bin;
-    bin.reserve(pos + 2);
-    auto add = [&](double fpKey, double tpKey) {
-        points.push_back({fpKey / 10000.0, tpKey / 10000.0});
-        bin.push_back(static_cast<std::uint32_t>(std::clamp(fpKey, 0.0, double(kBins - 1))));
-    };
-    add(0, 0);
-    for (std::size_t i = 0; i < n; ++i)
-        if (s[i]) {
-            const double tp = double(countIn[i]) / double(pos);
-            const double fp = double(countAll[i] - countIn[i]) / double(n - pos);
-            add(round4(fp), round4(tp));
-        }
-    add(10000, 10000);
-    // Stable counting sort by the rounded fp rate (a multiple of 1e-4 in [0, 1]).
-    std::vector<std::size_t> start(kBins + 1, 0);
-    for (auto b : bin)
-        ++start[b + 1];
-    for (std::size_t b = 0; b < kBins; ++b)
-        start[b + 1] += start[b];
-    std::vector<Point> sorted(points.size());
-    for (std::size_t i = 0; i < points.size(); ++i)
-        sorted[start[bin[i]]++] = points[i];
-    double area = 0;
-    for (std::size_t i = 1; i < sorted.size(); ++i)
-        area += (sorted[i].fp - sorted[i - 1].fp) * (sorted[i].tp + sorted[i - 1].tp) / 2.0;
-    return area;
+    if (pos > 0 && neg > 0)
+        out.auroc = u / (double(pos) * double(neg));
+    if (judd) {
+        // Points in order: (0, 0), then each non-empty bin's first ... last, then (1, 1).
+        double area = 0, prevFp = 0, prevTp = 0;
+        auto step = [&](double fp, double tpFirst, double tpLast) {
+            area += (fp - prevFp) * (tpFirst + prevTp) / 2.0;
+            prevFp = fp;
+            prevTp = tpLast;
+        };
+        for (std::size_t b = 0; b < kBins; ++b)
+            if (firstIdx[b] != std::numeric_limits<std::uint32_t>::max())
+                step(double(b) / 10000.0, firstTp[b] / 10000.0, lastTp[b] / 10000.0);
+        step(1.0, 1.0, 1.0);
+        out.aucJudd = area;
+    }
+    return out;
 }
+
+double relevanceRankAccuracy(const RankOrder& order, const std::uint8_t* s) { return rankScores(order, s).rankAccuracy; }
+
+double topKIntersection(const RankOrder& order, const std::uint8_t* s, std::size_t k)
+{
+    return rankScores(order, s, k).topK;
+}
+
+double auroc(const RankOrder& order, const std::uint8_t* s) { return rankScores(order, s).auroc; }
+
+double auprc(const RankOrder& order, const std::uint8_t* s) { return rankScores(order, s).auprc; }
+
+double aucJudd(const float*, const RankOrder& order, const std::uint8_t* s) { return rankScores(order, s).aucJudd; }
 
 double peakDistance(const float* a, const std::uint8_t* s, const MapShape& shape)
 {

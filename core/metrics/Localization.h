@@ -23,6 +23,22 @@
 ///   values Quantus can return under numpy's unstable argsort.
 namespace camsight::metrics {
 
+/// One pass over a heatmap/mask pair: what the value-based metrics need.
+struct MapSummary {
+    std::size_t n = 0, maskArea = 0, firstArgmax = 0, nMaxima = 0, maximaInMask = 0;
+    float max = 0, min = 0;
+    double sum = 0, sumInMask = 0;          ///< of a
+    double energy = 0, energyInMask = 0;    ///< of max(a, 0)
+    bool allNegative = true, allEqual = true;
+};
+MapSummary summarize(const float* a, const std::uint8_t* s, std::size_t n);
+
+/// The rank-based metrics of one pair, from one sweep over the shared order (see the single functions below).
+struct RankScores {
+    double auroc, auprc, aucJudd, topK, rankAccuracy;
+};
+RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t topK = 1000);
+
 /// Quantus' `general_preprocess`: optionally divide by max |a| (unchanged when that is 0), then take |a|; float32.
 std::vector<float> quantusPreprocess(const float* a, std::size_t n, bool normalise, bool absolute);
 

@@ -14,20 +14,23 @@ double ratio(double num, double den) { return den > 0 ? num / den : kNaN; }
 
 OverlapScores overlapAtThreshold(const float* a, const std::uint8_t* s, std::size_t n, double threshold, bool inclusive)
 {
-    OverlapScores o;
-    o.threshold = threshold;
-    std::size_t maskArea = 0;
+    // Integer counters in locals so the loop vectorises; the comparison is made in double, as the reference does.
+    std::size_t area = 0, maskArea = 0, inter = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const double v = a[i];
-        const bool in = inclusive ? v >= threshold : v > threshold;
-        o.area += in;
-        maskArea += s[i] != 0;
-        o.intersection += in && s[i];
+        const std::size_t in = inclusive ? (v >= threshold) : (v > threshold);
+        const std::size_t m = s[i] != 0;
+        area += in;
+        maskArea += m;
+        inter += in & m;
     }
-    const double inter = double(o.intersection);
-    o.dice = ratio(2 * inter, double(o.area + maskArea));
-    o.iou = ratio(inter, double(o.area + maskArea - o.intersection));
-    o.ioa = ratio(inter, double(o.area));
+    OverlapScores o;
+    o.threshold = threshold;
+    o.area = area;
+    o.intersection = inter;
+    o.dice = ratio(2.0 * double(inter), double(area + maskArea));
+    o.iou = ratio(double(inter), double(area + maskArea - inter));
+    o.ioa = ratio(double(inter), double(area));
     return o;
 }
 
@@ -51,10 +54,14 @@ double otsuThreshold(const float* a, std::size_t n)
     constexpr int kBins = 256;
     std::vector<double> hist(kBins, 0.0);
     const double w = (mx - mn) / kBins;
+    const double inv = kBins / (mx - mn);
+    std::vector<std::size_t> counts(kBins, 0);
     for (std::size_t i = 0; i < n; ++i) {
-        int b = static_cast<int>((double(a[i]) - mn) / w);
-        hist[std::clamp(b, 0, kBins - 1)] += 1;
+        const int b = static_cast<int>((double(a[i]) - mn) * inv);
+        ++counts[std::min(b, kBins - 1)];
     }
+    for (int b = 0; b < kBins; ++b)
+        hist[b] = double(counts[b]);
     std::vector<double> centre(kBins);
     for (int i = 0; i < kBins; ++i)
         centre[i] = mn + w * (i + 0.5);

@@ -3,6 +3,8 @@
 // Std
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <utility>
 #include <stdexcept>
 
 namespace camsight::metrics {
@@ -24,44 +26,57 @@ RankOrder::RankOrder(const float* values, std::size_t n)
 {
     if (n > 0xffffffffu)
         throw std::length_error("heatmap with more than 2^32 voxels");
-    // LSD radix sort over 11-bit digits (3 passes) of (key, index) pairs; each pass is stable, so equal keys stay
-    // in index order.
-    std::vector<std::uint32_t> keys(n), keys2(n), idx(n), idx2(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        keys[i] = descendingKey(values[i]);
-        idx[i] = static_cast<std::uint32_t>(i);
-    }
+    // LSD radix sort of 64-bit items (key << 32 | index) over the key's three 11-bit digits. Each pass is stable, so
+    // equal keys stay in index order. The three histograms are counted in one read pass.
     constexpr int kBits = 11;
-    constexpr std::uint32_t kBuckets = 1u << kBits;
-    std::vector<std::size_t> count(kBuckets);
-    for (int shift = 0; shift < 32; shift += kBits) {
-        std::fill(count.begin(), count.end(), 0);
-        for (std::size_t i = 0; i < n; ++i)
-            ++count[(keys[i] >> shift) & (kBuckets - 1)];
-        if (count[(keys.empty() ? 0 : keys[0] >> shift) & (kBuckets - 1)] == n)
+    constexpr std::uint32_t kBuckets = 1u << kBits, kMask = kBuckets - 1;
+    // Scratch without zero-filling (every element is written before it is read). Maps up to 1M voxels reuse a
+    // per-thread buffer (16 MB at most), so that the metrics recomputed on every stroke cause no page faults.
+    constexpr std::size_t kKeepScratch = std::size_t(1) << 20;
+    thread_local std::unique_ptr<std::uint64_t[]> kept;
+    thread_local std::size_t keptSize = 0;
+    std::unique_ptr<std::uint64_t[]> owned;
+    std::uint64_t* scratch;
+    if (n <= kKeepScratch) {
+        if (keptSize < n) {
+            kept.reset(new std::uint64_t[2 * n]);
+            keptSize = n;
+        }
+        scratch = kept.get();
+    } else {
+        owned.reset(new std::uint64_t[2 * n]);
+        scratch = owned.get();
+    }
+    std::uint64_t* items = scratch;
+    std::uint64_t* tmp = scratch + n;
+    std::vector<std::size_t> count(3 * kBuckets, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint32_t k = descendingKey(values[i]);
+        items[i] = (std::uint64_t(k) << 32) | i;
+        ++count[k & kMask];
+        ++count[kBuckets + ((k >> kBits) & kMask)];
+        ++count[2 * kBuckets + (k >> (2 * kBits))];
+    }
+    for (int pass = 0; pass < 3; ++pass) {
+        std::size_t* c = count.data() + pass * kBuckets;
+        const int shift = 32 + pass * kBits;
+        if (n == 0 || c[(items[0] >> shift) & kMask] == n)
             continue;  // every key has this digit: the pass would not move anything
         std::size_t sum = 0;
-        for (auto& c : count) {
-            const std::size_t t = c;
-            c = sum;
+        for (std::uint32_t b = 0; b < kBuckets; ++b) {
+            const std::size_t t = c[b];
+            c[b] = sum;
             sum += t;
         }
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::size_t dst = count[(keys[i] >> shift) & (kBuckets - 1)]++;
-            keys2[dst] = keys[i];
-            idx2[dst] = idx[i];
-        }
-        keys.swap(keys2);
-        idx.swap(idx2);
+        for (std::size_t i = 0; i < n; ++i)
+            tmp[c[(items[i] >> shift) & kMask]++] = items[i];
+        std::swap(items, tmp);
     }
-    m_order = std::move(idx);
-    m_runEnd.assign(n, 0);
-    for (std::size_t r = 0; r < n;) {
-        std::size_t e = r + 1;
-        while (e < n && keys[e] == keys[r])
-            ++e;
-        m_runEnd[r] = static_cast<std::uint32_t>(e);
-        r = e;
+    m_order.resize(n);
+    m_keys.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        m_order[i] = static_cast<std::uint32_t>(items[i]);
+        m_keys[i] = static_cast<std::uint32_t>(items[i] >> 32);
     }
 }
 

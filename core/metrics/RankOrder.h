@@ -17,12 +17,20 @@ public:
     /// Index of the voxel at descending rank r (0 = largest value).
     std::uint32_t at(std::size_t r) const { return m_order[r]; }
     const std::vector<std::uint32_t>& order() const { return m_order; }
-    /// Rank one past the end of the tie run that starts at rank r.
-    std::size_t runEnd(std::size_t r) const { return m_runEnd[r]; }
+    /// Rank one past the end of the tie run that contains rank r (O(run length)).
+    std::size_t runEnd(std::size_t r) const
+    {
+        const std::uint32_t k = m_keys[r];
+        while (++r < m_keys.size() && m_keys[r] == k) {
+        }
+        return r;
+    }
+    /// True if ranks r and r + 1 hold equal values.
+    bool tiedWithNext(std::size_t r) const { return r + 1 < m_keys.size() && m_keys[r + 1] == m_keys[r]; }
 
 private:
     std::vector<std::uint32_t> m_order;
-    std::vector<std::uint32_t> m_runEnd;  // valid at the first rank of each run
+    std::vector<std::uint32_t> m_keys;  // descendingKey of the value at each rank
 };
 
 /// A 32-bit key whose unsigned ascending order is the float's descending order (NaN last, -0 == +0).

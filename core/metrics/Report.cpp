@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 namespace camsight::metrics {
@@ -36,55 +37,69 @@ double Report::get(const std::string& name) const
     return std::numeric_limits<double>::quiet_NaN();
 }
 
-Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, const ReportOptions& opt)
+Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, const ReportOptions& opt,
+                const RankOrder* cachedOrder)
 {
     const std::size_t n = shape.count();
     if (n == 0)
         throw std::invalid_argument("heatmap is empty");
-    std::size_t area = 0, nMaxima = 0;
-    float mx = a[0], mn = a[0];
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i)
         if (std::isnan(a[i]))
             throw std::invalid_argument("heatmap contains NaN at voxel " + std::to_string(i));
-        area += s[i] != 0;
-        mx = std::max(mx, a[i]);
-        mn = std::min(mn, a[i]);
-    }
-    for (std::size_t i = 0; i < n; ++i)
-        nMaxima += a[i] == mx;
+    constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-    const RankOrder order(a, n);
+    // One summary pass and one shared order feed every metric (the single-metric functions recompute them).
+    const MapSummary m = summarize(a, s, n);
+    if (cachedOrder && cachedOrder->size() != n)
+        throw std::invalid_argument("cached heatmap order has " + std::to_string(cachedOrder->size()) + " voxels, heatmap " +
+                                    std::to_string(n));
+    std::optional<RankOrder> ownOrder;
+    if (!cachedOrder)
+        ownOrder.emplace(a, n);
+    const RankScores ranks = rankScores(cachedOrder ? *cachedOrder : *ownOrder, s, opt.topK);
+    const bool emptyMask = m.maskArea == 0;
+
     Report r;
     auto put = [&](const std::string& k, double v) { r.values.emplace_back(k, v); };
     put("n_pixels", double(n));
-    put("mask_area", double(area));
-    put("heatmap_max", mx);
-    put("heatmap_min", mn);
-    put("n_maxima", double(nMaxima));
-    put("quantus_valid_input", isQuantusValidHeatmap(a, n) ? 1.0 : 0.0);
+    put("mask_area", double(m.maskArea));
+    put("heatmap_max", m.max);
+    put("heatmap_min", m.min);
+    put("n_maxima", double(m.nMaxima));
+    put("quantus_valid_input", !m.allNegative && !m.allEqual ? 1.0 : 0.0);
 
-    put("PointingGame", pointingGame(a, s, n));
-    put("AttributionLocalisation", attributionLocalisation(a, s, n));
-    put("TopKIntersection", topKIntersection(order, s, opt.topK));
-    put("RelevanceMassAccuracy", relevanceMassAccuracy(a, s, n));
-    put("RelevanceRankAccuracy", relevanceRankAccuracy(order, s));
-    put("AUC", auroc(order, s));
-    put("auprc_torcheval", auprc(order, s));
-    put("auc_judd", aucJudd(a, order, s));
+    // Quantus v0.5.3 semantics (see Localization.h).
+    const double rma = emptyMask ? kNaN : m.sumInMask / m.sum;
+    put("PointingGame", emptyMask ? kNaN : (m.maximaInMask ? 1.0 : 0.0));
+    put("AttributionLocalisation", rma <= 1.0 ? rma : kNaN);
+    put("TopKIntersection", ranks.topK);
+    put("RelevanceMassAccuracy", rma);
+    put("RelevanceRankAccuracy", ranks.rankAccuracy);
+    put("AUC", ranks.auroc);
+    put("auprc_torcheval", ranks.auprc);
+    put("auc_judd", ranks.aucJudd);
 
-    put("pointing_game_first_argmax_in_mask", pointingGameFirstArgmax(a, s, n));
-    put("pointing_game_any_maximum_in_mask", area ? pointingGame(a, s, n) : 0.0);
-    put("pointing_game_tol15", pointingGameTolerance(a, s, shape, opt.pointingTolerance, false));
-    put("pointing_game_tol15_any_maximum", pointingGameTolerance(a, s, shape, opt.pointingTolerance, true));
-    put("energy_pointing_game", energyPointingGame(a, s, n));
+    put("pointing_game_first_argmax_in_mask", s[m.firstArgmax] ? 1.0 : 0.0);
+    put("pointing_game_any_maximum_in_mask", m.maximaInMask ? 1.0 : 0.0);
     MapShape unit = shape;
     unit.sx = unit.sy = unit.sz = 1.0;
-    put("first_argmax_min_dist_to_mask_px", peakDistance(a, s, unit));
-    put("peak_distance_mm", peakDistance(a, s, shape));
+    const double peakPx = peakDistance(a, s, unit);
+    const double tol2 = opt.pointingTolerance * opt.pointingTolerance;
+    put("pointing_game_tol15", !emptyMask && peakPx * peakPx < tol2 ? 1.0 : 0.0);
+    // With one maximum, or one inside the mask, the answer is already known; a plateau needs the full search.
+    const double tolAny = emptyMask                ? 0.0
+                          : m.maximaInMask > 0     ? 1.0
+                          : m.nMaxima == 1         ? (peakPx * peakPx < tol2 ? 1.0 : 0.0)
+                                                   : pointingGameTolerance(a, s, shape, opt.pointingTolerance, true);
+    put("pointing_game_tol15_any_maximum", tolAny);
+    put("energy_pointing_game", m.energy > 0 ? m.energyInMask / m.energy : kNaN);
+    put("first_argmax_min_dist_to_mask_px", peakPx);
+    const bool isotropic = shape.sx == 1.0 && shape.sy == 1.0 && shape.sz == 1.0;
+    put("peak_distance_mm", isotropic ? peakPx : peakDistance(a, s, shape));
 
     for (double t : opt.thresholdFractions) {
         const std::string k = fractionKey(t);
-        const OverlapScores o = overlapAtFraction(a, s, n, t);
+        const OverlapScores o = overlapAtThreshold(a, s, n, t * double(m.max), true);
         put("thr" + k + "_value", o.threshold);
         put("thr" + k + "_area", double(o.area));
         put("dice_thr" + k, o.dice);

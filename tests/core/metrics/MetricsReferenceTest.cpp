@@ -165,6 +165,23 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MetricsReference,
                                            std::make_tuple(17, 23, 9, 0), std::make_tuple(17, 23, 9, 5),
                                            std::make_tuple(64, 1, 1, 3)));
 
+TEST(MetricsReport, CachedOrderGivesTheSameReport)
+{
+    const Pair p = randomPair(33, 21, 2, 5, 6);
+    const RankOrder order(p.a.data(), p.a.size());
+    const Report fresh = evaluate(p.a.data(), p.s.data(), p.shape);
+    const Report cached = evaluate(p.a.data(), p.s.data(), p.shape, {}, &order);
+    ASSERT_EQ(fresh.values.size(), cached.values.size());
+    for (std::size_t i = 0; i < fresh.values.size(); ++i) {
+        EXPECT_EQ(fresh.values[i].first, cached.values[i].first);
+        if (!std::isnan(fresh.values[i].second)) {
+            EXPECT_EQ(fresh.values[i].second, cached.values[i].second) << fresh.values[i].first;
+        }
+    }
+    const RankOrder other(p.a.data(), 10);
+    EXPECT_THROW(evaluate(p.a.data(), p.s.data(), p.shape, {}, &other), std::invalid_argument);
+}
+
 TEST(MetricsEdgeCases, EmptyAndFullMasks)
 {
     const std::vector<float> a{0.1f, 0.9f, 0.4f, 0.2f};
