@@ -84,7 +84,7 @@ TEST(Cli, MetricsMatchesLibraryAndGolden)
 
 TEST(Cli, MetricsOnVolumesAndNullForUndefined)
 {
-    const fs::path tmp = fs::temp_directory_path();
+    const fs::path tmp = camsight::test::scratchDir();
     std::vector<float> h(2 * 3 * 4, 0.1f);
     std::vector<std::uint8_t> m(h.size(), 0);
     h[17] = 1.0f;  // z = 1, y = 1, x = 1
@@ -109,7 +109,7 @@ TEST(Cli, MetricsOnVolumesAndNullForUndefined)
 
 TEST(Cli, BadInputGivesOneLineErrorsNamingTheFile)
 {
-    const fs::path tmp = fs::temp_directory_path();
+    const fs::path tmp = camsight::test::scratchDir();
     std::vector<float> h(12, 0.f);
     camsight::io::writeNpy((tmp / "cs_h.npy").string(), h.data(), {3, 4});
     camsight::io::writeNpy((tmp / "cs_m.npy").string(), h.data(), {4, 3});

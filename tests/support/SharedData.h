@@ -1,6 +1,8 @@
 #pragma once
 // Std
 #include <cstdlib>
+#include <stdexcept>
+#include <stdlib.h>
 #include <filesystem>
 #include <string>
 
@@ -26,3 +28,29 @@ inline bool haveShared(const std::string& sub) { return std::filesystem::exists(
             GTEST_SKIP() << "../shared/" << (sub) << " is absent (" << camsight::test::sharedDir().string() \
                          << "): golden comparison skipped";                                                  \
     } while (0)
+
+namespace camsight::test {
+
+/// A fresh folder for this test process's files (unique per process, so concurrent test runs never share files).
+inline std::filesystem::path scratchDir()
+{
+    struct Scratch {
+        std::filesystem::path dir;
+        Scratch()
+        {
+            std::string tmpl = (std::filesystem::temp_directory_path() / "camsight-test-XXXXXX").string();
+            if (!mkdtemp(tmpl.data()))
+                throw std::runtime_error("cannot create a temporary folder from " + tmpl);
+            dir = tmpl;
+        }
+        ~Scratch()
+        {
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);
+        }
+    };
+    static const Scratch scratch;
+    return scratch.dir;
+}
+
+}  // namespace camsight::test

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tempFile(const std::string& name) { return fs::temp_directory_path() / ("camsight_npy_" + name); }
+fs::path tempFile(const std::string& name) { return camsight::test::scratchDir() / ("npy_" + name); }
 
 TEST(Npy, RoundTripFloatAndUint8)
 {
