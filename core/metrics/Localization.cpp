@@ -148,14 +148,23 @@ bool isQuantusValidHeatmap(const float* a, std::size_t n)
     return !(mx < 0) && mx != mn;  // all zero and all one are special cases of all equal
 }
 
+ValueScores valueScores(const MapSummary& m)
+{
+    ValueScores v{kNaN, kNaN, kNaN, kNaN};
+    if (m.maskArea > 0) {
+        v.pointingGame = m.maximaInMask ? 1.0 : 0.0;
+        v.relevanceMass = m.sumInMask / m.sum;
+        v.attributionLocalisation = v.relevanceMass <= 1.0 ? v.relevanceMass : kNaN;  // r > 1 and 0/0: NaN
+    }
+    if (m.energy > 0)
+        v.energy = m.energyInMask / m.energy;
+    return v;
+}
+
 double pointingGame(const float* a, const std::uint8_t* s, std::size_t n, bool weighted)
 {
-    const MapSummary m = summarize(a, s, n);
-    if (m.maskArea == 0)
-        return kNaN;
-    if (m.maximaInMask == 0)
-        return 0.0;
-    return weighted ? 1.0 - double(m.maskArea) / double(n) : 1.0;
+    const double hit = valueScores(summarize(a, s, n)).pointingGame;
+    return weighted && hit == 1.0 ? 1.0 - double(maskArea(s, n)) / double(n) : hit;
 }
 
 double pointingGameFirstArgmax(const float* a, const std::uint8_t* s, std::size_t n)
@@ -195,24 +204,18 @@ double pointingGameTolerance(const float* a, const std::uint8_t* s, const MapSha
 double attributionLocalisation(const float* a, const std::uint8_t* s, std::size_t n, bool weighted)
 {
     const MapSummary m = summarize(a, s, n);
-    if (m.maskArea == 0)
-        return kNaN;
-    const double r = m.sumInMask / m.sum;
-    if (!(r <= 1.0))  // r > 1, and the 0/0 of an all-zero map
-        return kNaN;
+    const double r = valueScores(m).attributionLocalisation;
     return weighted ? r * double(m.maskArea) / double(n) : r;
 }
 
 double relevanceMassAccuracy(const float* a, const std::uint8_t* s, std::size_t n)
 {
-    const MapSummary m = summarize(a, s, n);
-    return m.maskArea == 0 ? kNaN : m.sumInMask / m.sum;
+    return valueScores(summarize(a, s, n)).relevanceMass;
 }
 
 double energyPointingGame(const float* a, const std::uint8_t* s, std::size_t n)
 {
-    const MapSummary m = summarize(a, s, n);
-    return m.energy > 0 ? m.energyInMask / m.energy : kNaN;
+    return valueScores(summarize(a, s, n)).energy;
 }
 
 RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t topK)

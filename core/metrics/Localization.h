@@ -33,6 +33,12 @@ struct MapSummary {
 };
 MapSummary summarize(const float* a, const std::uint8_t* s, std::size_t n);
 
+/// The value-based metrics of one pair from its summary (semantics of the single functions below).
+struct ValueScores {
+    double pointingGame, attributionLocalisation, relevanceMass, energy;
+};
+ValueScores valueScores(const MapSummary& m);
+
 /// The rank-based metrics of one pair, from one sweep over the shared order (see the single functions below).
 struct RankScores {
     double auroc, auprc, aucJudd, topK, rankAccuracy;

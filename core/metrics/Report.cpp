@@ -46,7 +46,6 @@ Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, co
     for (std::size_t i = 0; i < n; ++i)
         if (std::isnan(a[i]))
             throw std::invalid_argument("heatmap contains NaN at voxel " + std::to_string(i));
-    constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
     // One summary pass and one shared order feed every metric (the single-metric functions recompute them).
     const MapSummary m = summarize(a, s, n);
@@ -69,11 +68,11 @@ Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, co
     put("quantus_valid_input", !m.allNegative && !m.allEqual ? 1.0 : 0.0);
 
     // Quantus v0.5.3 semantics (see Localization.h).
-    const double rma = emptyMask ? kNaN : m.sumInMask / m.sum;
-    put("PointingGame", emptyMask ? kNaN : (m.maximaInMask ? 1.0 : 0.0));
-    put("AttributionLocalisation", rma <= 1.0 ? rma : kNaN);
+    const ValueScores values = valueScores(m);
+    put("PointingGame", values.pointingGame);
+    put("AttributionLocalisation", values.attributionLocalisation);
     put("TopKIntersection", ranks.topK);
-    put("RelevanceMassAccuracy", rma);
+    put("RelevanceMassAccuracy", values.relevanceMass);
     put("RelevanceRankAccuracy", ranks.rankAccuracy);
     put("AUC", ranks.auroc);
     put("auprc_torcheval", ranks.auprc);
@@ -92,7 +91,7 @@ Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, co
                           : m.nMaxima == 1         ? (peakPx * peakPx < tol2 ? 1.0 : 0.0)
                                                    : pointingGameTolerance(a, s, shape, opt.pointingTolerance, true);
     put("pointing_game_tol15_any_maximum", tolAny);
-    put("energy_pointing_game", m.energy > 0 ? m.energyInMask / m.energy : kNaN);
+    put("energy_pointing_game", values.energy);
     put("first_argmax_min_dist_to_mask_px", peakPx);
     const bool isotropic = shape.sx == 1.0 && shape.sy == 1.0 && shape.sz == 1.0;
     put("peak_distance_mm", isotropic ? peakPx : peakDistance(a, s, shape));
