@@ -41,23 +41,54 @@ std::vector<std::size_t> allMaxima(const float* a, std::size_t n)
     return out;
 }
 
-// Squared distance (voxel units weighted by wx, wy, wz) from voxel p to the nearest mask voxel, by a scan.
+// Squared distance (voxel units weighted by wx, wy, wz) from voxel p to the nearest mask voxel (infinity for none).
+// Rows are visited outward from p and within a row voxels outward from p's column, so that the search stops as soon
+// as nothing closer can remain: a peak inside or near the lesion costs a few rows, not a scan of the map.
 double nearestMaskSquared(const std::uint8_t* s, const MapShape& sh, std::size_t p, double wx, double wy, double wz)
 {
-    const double px = double(p % sh.nx), py = double((p / sh.nx) % sh.ny), pz = double(p / (sh.nx * sh.ny));
+    const std::size_t px = p % sh.nx, py = (p / sh.nx) % sh.ny, pz = p / (sh.nx * sh.ny);
     double best = std::numeric_limits<double>::infinity();
-    std::size_t i = 0;
-    for (std::size_t z = 0; z < sh.nz; ++z) {
-        const double dz = (double(z) - pz) * wz;
-        for (std::size_t y = 0; y < sh.ny; ++y) {
-            const double dy = (double(y) - py) * wy;
-            const double dyz = dy * dy + dz * dz;
-            for (std::size_t x = 0; x < sh.nx; ++x, ++i)
-                if (s[i]) {
-                    const double dx = (double(x) - px) * wx;
-                    best = std::min(best, dx * dx + dyz);
-                }
+    auto sq = [](double d) { return d * d; };
+    auto scanRow = [&](const std::uint8_t* row, double dyz) {
+        for (std::size_t x = px; x < sh.nx; ++x) {  // rightwards
+            const double d = sq(double(x - px) * wx) + dyz;
+            if (d >= best)
+                break;
+            if (row[x]) {
+                best = d;
+                break;
+            }
         }
+        for (std::size_t x = px; x-- > 0;) {  // leftwards
+            const double d = sq(double(px - x) * wx) + dyz;
+            if (d >= best)
+                break;
+            if (row[x]) {
+                best = d;
+                break;
+            }
+        }
+    };
+    auto scanPlane = [&](std::size_t z, double dz2) {
+        const std::uint8_t* plane = s + z * sh.nx * sh.ny;
+        for (std::size_t k = 0;; ++k) {  // y = py, py+1, py-1, py+2, ...
+            const std::size_t off = (k + 1) / 2;
+            if (sq(double(off) * wy) + dz2 >= best)
+                break;
+            if (k % 2 == 1 ? py + off < sh.ny : off <= py) {
+                const std::size_t y = k % 2 == 1 ? py + off : py - off;
+                scanRow(plane + y * sh.nx, sq(double(off) * wy) + dz2);
+            }
+            if (off > py && py + off >= sh.ny)
+                break;
+        }
+    };
+    for (std::size_t k = 0;; ++k) {  // z = pz, pz+1, pz-1, ...
+        const std::size_t off = (k + 1) / 2;
+        if ((off > pz && pz + off >= sh.nz) || sq(double(off) * wz) >= best)
+            break;
+        if (k % 2 == 1 ? pz + off < sh.nz : off <= pz)
+            scanPlane(k % 2 == 1 ? pz + off : pz - off, sq(double(off) * wz));
     }
     return best;
 }
@@ -66,9 +97,12 @@ double nearestMaskSquared(const std::uint8_t* s, const MapShape& sh, std::size_t
 // ties to even (CPython rounds through the correctly rounded decimal string, not through x * 1e4).
 double roundDecimal4(double x)
 {
-    const double approx = std::floor(x * 10000.0);
+    const double y = x * 10000.0;  // within 1e-12 of the exact product for |x| <= 1
+    const double approx = std::floor(y);
     if (!(x >= 1e-6 && x <= 1.0))
-        return std::nearbyint(x * 10000.0);  // far from any midpoint that matters, or 0 / 1 exactly
+        return std::nearbyint(y);  // far from any midpoint that matters, or 0 / 1 exactly
+    if (std::fabs(y - approx - 0.5) > 1e-9)
+        return std::nearbyint(y);  // not near a midpoint: the rounded product is the exact answer
     int exp = 0;
     const double frac = std::frexp(x, &exp);  // x = frac * 2^exp, frac in [0.5, 1)
     const auto mant = static_cast<Int128>(std::ldexp(frac, 53));  // x = mant * 2^(exp - 53), exact
@@ -218,18 +252,28 @@ double energyPointingGame(const float* a, const std::uint8_t* s, std::size_t n)
     return valueScores(summarize(a, s, n)).energy;
 }
 
-RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t topK)
+RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t topK,
+                      const std::vector<std::size_t>& cuts)
 {
     const std::size_t n = order.size();
     // The mask in rank order, so that every sweep below reads sequentially.
-    std::vector<std::uint8_t> ranked(n);
+    thread_local std::vector<std::uint8_t> ranked;
+    ranked.resize(n);
+    const std::uint32_t* ord = order.order().data();
     std::size_t pos = 0;
     for (std::size_t r = 0; r < n; ++r) {
-        ranked[r] = s[order.at(r)] != 0;
-        pos += ranked[r];
+        const std::uint8_t in = s[ord[r]] != 0;
+        ranked[r] = in;
+        pos += in;
     }
     const std::size_t neg = n - pos;
-    RankScores out{kNaN, 0.0, kNaN, kNaN, kNaN};
+    RankScores out{kNaN, 0.0, kNaN, kNaN, kNaN, {}};
+    for (std::size_t cut : cuts) {
+        std::size_t hits = 0;
+        for (std::size_t r = 0; r < std::min(cut, n); ++r)
+            hits += ranked[r];
+        out.hitsAtCuts.push_back(hits);
+    }
 
     if (pos > 0) {
         std::size_t hits = 0;
@@ -251,8 +295,9 @@ RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t
     //   stable-sorted by fp. Points of one fp bin add no area among themselves, so only the first and the last of
     //   each bin in row-major order (= the lowest and highest voxel index) matter.
     constexpr std::size_t kBins = 10001;
+    // Per fp bin: the lowest and highest voxel index seen and the tp count there (rounded once, at the end).
     std::vector<std::uint32_t> firstIdx, lastIdx;
-    std::vector<double> firstTp, lastTp;
+    std::vector<std::size_t> firstTp, lastTp;
     const bool judd = pos < n;
     if (judd) {
         firstIdx.assign(kBins, std::numeric_limits<std::uint32_t>::max());
@@ -262,6 +307,7 @@ RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t
     }
     double u = 0;
     std::size_t tp = 0, negSeen = 0;
+    std::size_t lastFp = std::numeric_limits<std::size_t>::max(), fpBin = 0;
     float prevRecall = 0;
     for (std::size_t r = 0; r < n;) {
         const std::size_t e = order.runEnd(r);
@@ -269,6 +315,11 @@ RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t
         for (std::size_t i = r; i < e; ++i)
             p += ranked[i];
         const std::size_t q = (e - r) - p;
+        if (p == 0 && r > 0) {  // a run of negatives only moves the fp count
+            negSeen += q;
+            r = e;
+            continue;
+        }
         u += double(p) * (double(neg - negSeen - q) + 0.5 * double(q));
         negSeen += q;
         tp += p;
@@ -280,20 +331,23 @@ RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t
             prevRecall = recall;
         }
         if (judd && p > 0) {
-            const double tpKey = roundDecimal4(double(tp) / double(pos));
-            const double fpKey = roundDecimal4(double(e - tp) / double(neg));
-            const auto b = static_cast<std::size_t>(std::clamp(fpKey, 0.0, double(kBins - 1)));
+            const std::size_t fp = e - tp;
+            if (fp != lastFp) {  // the fp rate only moves on runs holding negatives
+                lastFp = fp;
+                fpBin = static_cast<std::size_t>(std::clamp(roundDecimal4(double(fp) / double(neg)), 0.0, double(kBins - 1)));
+            }
+            const std::size_t b = fpBin;
             for (std::size_t i = r; i < e; ++i) {
                 if (!ranked[i])
                     continue;
-                const std::uint32_t idx = order.at(i);
+                const std::uint32_t idx = ord[i];
                 if (idx < firstIdx[b]) {
                     firstIdx[b] = idx;
-                    firstTp[b] = tpKey;
+                    firstTp[b] = tp;
                 }
                 if (idx >= lastIdx[b]) {
                     lastIdx[b] = idx;
-                    lastTp[b] = tpKey;
+                    lastTp[b] = tp;
                 }
             }
         }
@@ -311,7 +365,8 @@ RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t
         };
         for (std::size_t b = 0; b < kBins; ++b)
             if (firstIdx[b] != std::numeric_limits<std::uint32_t>::max())
-                step(double(b) / 10000.0, firstTp[b] / 10000.0, lastTp[b] / 10000.0);
+                step(double(b) / 10000.0, roundDecimal4(double(firstTp[b]) / double(pos)) / 10000.0,
+                     roundDecimal4(double(lastTp[b]) / double(pos)) / 10000.0);
         step(1.0, 1.0, 1.0);
         out.aucJudd = area;
     }
@@ -334,9 +389,15 @@ double aucJudd(const float*, const RankOrder& order, const std::uint8_t* s) { re
 double peakDistance(const float* a, const std::uint8_t* s, const MapShape& shape)
 {
     const std::size_t n = shape.count();
-    if (n == 0 || maskArea(s, n) == 0)
+    if (n == 0)
         return kNaN;
-    return std::sqrt(nearestMaskSquared(s, shape, firstArgmax(a, n), shape.sx, shape.sy, shape.sz));
+    return distanceToMask(s, shape, firstArgmax(a, n));
+}
+
+double distanceToMask(const std::uint8_t* s, const MapShape& shape, std::size_t voxel)
+{
+    const double d2 = nearestMaskSquared(s, shape, voxel, shape.sx, shape.sy, shape.sz);
+    return std::isinf(d2) ? kNaN : std::sqrt(d2);
 }
 
 }  // namespace camsight::metrics

@@ -40,10 +40,14 @@ struct ValueScores {
 ValueScores valueScores(const MapSummary& m);
 
 /// The rank-based metrics of one pair, from one sweep over the shared order (see the single functions below).
+/// hitsAtCuts[i]: mask voxels among the first cuts[i] ranks (the intersection of a thresholded region with the mask,
+/// see regionArea() in Overlap.h).
 struct RankScores {
     double auroc, auprc, aucJudd, topK, rankAccuracy;
+    std::vector<std::size_t> hitsAtCuts;
 };
-RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t topK = 1000);
+RankScores rankScores(const RankOrder& order, const std::uint8_t* s, std::size_t topK = 1000,
+                      const std::vector<std::size_t>& cuts = {});
 
 /// Quantus' `general_preprocess`: optionally divide by max |a| (unchanged when that is 0), then take |a|; float32.
 std::vector<float> quantusPreprocess(const float* a, std::size_t n, bool normalise, bool absolute);
@@ -96,5 +100,8 @@ double aucJudd(const float* a, const RankOrder& order, const std::uint8_t* s);
 /// Distance from the first maximum of `a` to the nearest mask voxel, using the spacing of `shape` (0 when the
 /// maximum is inside the mask). NaN for an empty mask.
 double peakDistance(const float* a, const std::uint8_t* s, const MapShape& shape);
+
+/// Distance from `voxel` (C-order index) to the nearest mask voxel, using the spacing of `shape`. NaN for an empty mask.
+double distanceToMask(const std::uint8_t* s, const MapShape& shape, std::size_t voxel);
 
 }  // namespace camsight::metrics

@@ -1,4 +1,7 @@
 #pragma once
+// Local
+#include "core/metrics/RankOrder.h"
+
 // Std
 #include <cstddef>
 #include <cstdint>
@@ -24,10 +27,19 @@ OverlapScores overlapAtFraction(const float* a, const std::uint8_t* s, std::size
 OverlapScores overlapAtThreshold(const float* a, const std::uint8_t* s, std::size_t n, double threshold,
                                  bool inclusive = true);
 
+/// The scores of a region of `area` voxels, `intersection` of them in a mask of `maskArea` voxels.
+OverlapScores overlapFromCounts(double threshold, std::size_t area, std::size_t intersection, std::size_t maskArea);
+
+/// Size of the region {a >= threshold} ({a > threshold} when not inclusive), by binary search in the heatmap's order:
+/// the region is the first `area` ranks, so its intersection with a mask is a prefix count in rank order.
+std::size_t regionArea(const float* a, const RankOrder& order, double threshold, bool inclusive = true);
+
 /// Otsu's threshold as scikit-image's `threshold_otsu(a, nbins=256)` computes it: 256 equal bins over [min, max],
 /// the bin centre maximising the between-class variance. The Otsu region is {a > threshold} (scikit-image's
 /// convention). A constant map has no threshold: its value is returned and the region is empty.
 double otsuThreshold(const float* a, std::size_t n);
+/// The same threshold from the heatmap's order (no NaN in `a`): the histogram is counted by binary searches.
+double otsuThreshold(const float* a, const RankOrder& order);
 
 /// Mean of the finite values (NaN cases, e.g. empty mask and empty region, are left out); NaN if none is finite.
 double meanFinite(const std::vector<double>& values, std::size_t* used = nullptr);

@@ -11,7 +11,10 @@ namespace camsight::metrics {
 /// NaN sorts below every number. -0.0 and +0.0 are equal.
 class RankOrder {
 public:
-    RankOrder(const float* values, std::size_t n);
+    RankOrder() = default;
+    RankOrder(const float* values, std::size_t n) { assign(values, n); }
+    /// Recomputes the order for new values, reusing this object's memory.
+    void assign(const float* values, std::size_t n);
 
     std::size_t size() const { return m_order.size(); }
     /// Index of the voxel at descending rank r (0 = largest value).
@@ -27,6 +30,21 @@ public:
     }
     /// True if ranks r and r + 1 hold equal values.
     bool tiedWithNext(std::size_t r) const { return r + 1 < m_keys.size() && m_keys[r + 1] == m_keys[r]; }
+    /// Number of leading ranks whose value v satisfies pred(v), for a predicate true on a prefix of the order
+    /// (e.g. v >= t); binary search, O(log n). `values` are those the order was computed from.
+    template <typename Pred>
+    std::size_t prefixWhere(const float* values, Pred pred) const
+    {
+        std::size_t lo = 0, hi = m_order.size();
+        while (lo < hi) {
+            const std::size_t mid = lo + (hi - lo) / 2;
+            if (pred(values[m_order[mid]]))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
 
 private:
     std::vector<std::uint32_t> m_order;

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <optional>
 #include <stdexcept>
 
 namespace camsight::metrics {
@@ -52,10 +51,22 @@ Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, co
     if (cachedOrder && cachedOrder->size() != n)
         throw std::invalid_argument("cached heatmap order has " + std::to_string(cachedOrder->size()) + " voxels, heatmap " +
                                     std::to_string(n));
-    std::optional<RankOrder> ownOrder;
+    thread_local RankOrder ownOrder;  // its memory is reused from one evaluation to the next
     if (!cachedOrder)
-        ownOrder.emplace(a, n);
-    const RankScores ranks = rankScores(cachedOrder ? *cachedOrder : *ownOrder, s, opt.topK);
+        ownOrder.assign(a, n);
+    const RankOrder& order = cachedOrder ? *cachedOrder : ownOrder;
+    // Thresholded regions are prefixes of the order: their sizes by binary search, their intersections with the
+    // mask counted in the rank sweep.
+    std::vector<double> thresholds;
+    std::vector<std::size_t> cuts;
+    for (double t : opt.thresholdFractions) {
+        thresholds.push_back(t * double(m.max));
+        cuts.push_back(regionArea(a, order, thresholds.back(), true));
+    }
+    const double otsu = otsuThreshold(a, order);
+    thresholds.push_back(otsu);
+    cuts.push_back(regionArea(a, order, otsu, false));
+    const RankScores ranks = rankScores(order, s, opt.topK, cuts);
     const bool emptyMask = m.maskArea == 0;
 
     Report r;
@@ -82,7 +93,7 @@ Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, co
     put("pointing_game_any_maximum_in_mask", m.maximaInMask ? 1.0 : 0.0);
     MapShape unit = shape;
     unit.sx = unit.sy = unit.sz = 1.0;
-    const double peakPx = peakDistance(a, s, unit);
+    const double peakPx = distanceToMask(s, unit, m.firstArgmax);
     const double tol2 = opt.pointingTolerance * opt.pointingTolerance;
     put("pointing_game_tol15", !emptyMask && peakPx * peakPx < tol2 ? 1.0 : 0.0);
     // With one maximum, or one inside the mask, the answer is already known; a plateau needs the full search.
@@ -94,24 +105,19 @@ Report evaluate(const float* a, const std::uint8_t* s, const MapShape& shape, co
     put("energy_pointing_game", values.energy);
     put("first_argmax_min_dist_to_mask_px", peakPx);
     const bool isotropic = shape.sx == 1.0 && shape.sy == 1.0 && shape.sz == 1.0;
-    put("peak_distance_mm", isotropic ? peakPx : peakDistance(a, s, shape));
+    put("peak_distance_mm", isotropic ? peakPx : distanceToMask(s, shape, m.firstArgmax));
 
-    for (double t : opt.thresholdFractions) {
-        const std::string k = fractionKey(t);
-        const OverlapScores o = overlapAtThreshold(a, s, n, t * double(m.max), true);
-        put("thr" + k + "_value", o.threshold);
-        put("thr" + k + "_area", double(o.area));
-        put("dice_thr" + k, o.dice);
-        put("iou_thr" + k, o.iou);
-        put("ioa_thr" + k, o.ioa);
+    for (std::size_t i = 0; i < thresholds.size(); ++i) {
+        const bool isOtsu = i == opt.thresholdFractions.size();
+        const std::string k = isOtsu ? "otsu" : "thr" + fractionKey(opt.thresholdFractions[i]);
+        const OverlapScores o = overlapFromCounts(thresholds[i], cuts[i], ranks.hitsAtCuts[i], m.maskArea);
+        put(isOtsu ? "otsu_value" : k + "_value", o.threshold);
+        put(isOtsu ? "otsu_area" : k + "_area", double(o.area));
+        const std::string suffix = isOtsu ? "otsu" : k;
+        put("dice_" + suffix, o.dice);
+        put("iou_" + suffix, o.iou);
+        put("ioa_" + suffix, o.ioa);
     }
-    const double otsu = otsuThreshold(a, n);
-    const OverlapScores o = overlapAtThreshold(a, s, n, otsu, false);
-    put("otsu_value", otsu);
-    put("otsu_area", double(o.area));
-    put("dice_otsu", o.dice);
-    put("iou_otsu", o.iou);
-    put("ioa_otsu", o.ioa);
     return r;
 }
 

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -144,6 +145,25 @@ TEST_P(MetricsReference, MatchesDefinitions)
     const std::size_t peak = std::max_element(p.a.begin(), p.a.end()) - p.a.begin();
     EXPECT_NEAR(peakDistance(p.a.data(), p.s.data(), p.shape), std::sqrt(bruteNearest(p, peak, p.shape.sx, p.shape.sy, p.shape.sz)), 1e-12);
     EXPECT_EQ(pointingGameTolerance(p.a.data(), p.s.data(), p.shape, 3.0), bruteNearest(p, peak, 1, 1, 1) < 9.0 ? 1.0 : 0.0);
+    // The outward search from any voxel (inside, beside and far from the mask; corners and edges included).
+    for (std::size_t i = 0; i < n; i += 5) {
+        ASSERT_NEAR(distanceToMask(p.s.data(), p.shape, i), std::sqrt(bruteNearest(p, i, p.shape.sx, p.shape.sy, p.shape.sz)), 1e-12) << "voxel " << i;
+        const MapShape unit{p.shape.nx, p.shape.ny, p.shape.nz, 1, 1, 1};
+        ASSERT_NEAR(distanceToMask(p.s.data(), unit, i), std::sqrt(bruteNearest(p, i, 1, 1, 1)), 1e-12) << "voxel " << i;
+    }
+    // Sparse masks of scattered voxels, on the borders too.
+    for (unsigned seed = 1; seed <= 4; ++seed) {
+        Pair q = p;
+        std::mt19937 rng(seed);
+        std::fill(q.s.begin(), q.s.end(), 0);
+        for (unsigned j = 0; j < seed; ++j)
+            q.s[rng() % n] = 1;
+        q.s[seed == 1 ? 0 : seed == 2 ? n - 1 : seed == 3 ? std::size_t(nx) - 1 : n - std::size_t(nx)] = 1;
+        for (std::size_t i = 0; i < n; i += 3)
+            ASSERT_NEAR(distanceToMask(q.s.data(), q.shape, i), std::sqrt(bruteNearest(q, i, q.shape.sx, q.shape.sy, q.shape.sz)), 1e-12)
+                << "voxel " << i << " seed " << seed;
+    }
+    ASSERT_NEAR(distanceToMask(p.s.data(), p.shape, n - 1), std::sqrt(bruteNearest(p, n - 1, p.shape.sx, p.shape.sy, p.shape.sz)), 1e-12);
 
     // Overlap at half the maximum.
     const float mx = p.a[peak];
@@ -164,6 +184,60 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MetricsReference,
                          ::testing::Values(std::make_tuple(40, 30, 1, 0), std::make_tuple(40, 30, 1, 8),
                                            std::make_tuple(17, 23, 9, 0), std::make_tuple(17, 23, 9, 5),
                                            std::make_tuple(64, 1, 1, 3)));
+
+TEST(MetricsReport, OverlapAndOtsuFromTheOrderEqualFullScans)
+{
+    // evaluate() counts thresholded regions by binary search in the order; the scans are the plain definitions.
+    for (int levels : {0, 4, 16}) {
+        Pair p = randomPair(37, 29, 3, 11 + levels, levels);
+        p.a[5] = -0.0f;  // a signed zero among the ties
+        const std::size_t n = p.a.size();
+        const Report r = evaluate(p.a.data(), p.s.data(), p.shape);
+        const float mx = *std::max_element(p.a.begin(), p.a.end());
+        for (double f : {0.2, 0.5, 0.8}) {
+            const OverlapScores o = overlapAtThreshold(p.a.data(), p.s.data(), n, f * double(mx), true);
+            char k[16];
+            std::snprintf(k, sizeof k, "thr0p%d", int(std::lround(f * 10)));
+            EXPECT_EQ(r.get(std::string(k) + "_area"), double(o.area)) << k << " levels " << levels;
+            EXPECT_EQ(r.get(std::string("dice_") + k), o.dice) << k;
+            EXPECT_EQ(r.get(std::string("iou_") + k), o.iou) << k;
+            EXPECT_EQ(r.get(std::string("ioa_") + k), o.ioa) << k;
+        }
+        const double t = otsuThreshold(p.a.data(), n);
+        EXPECT_EQ(otsuThreshold(p.a.data(), RankOrder(p.a.data(), n)), t) << "levels " << levels;
+        const OverlapScores o = overlapAtThreshold(p.a.data(), p.s.data(), n, t, false);
+        EXPECT_EQ(r.get("otsu_value"), t);
+        EXPECT_EQ(r.get("otsu_area"), double(o.area));
+        EXPECT_EQ(r.get("dice_otsu"), o.dice);
+        EXPECT_EQ(r.get("ioa_otsu"), o.ioa);
+    }
+}
+
+TEST(RankOrderTest, StableWhenDigitPassesAreSkipped)
+{
+    // Keys that differ only in their low digit (one radix pass), all equal (none), and with a sign change (all three).
+    std::vector<float> low(3000), same(1000, 0.25f), mixed(3000);
+    std::mt19937 rng(3);
+    float v = 1.0f;
+    std::vector<float> steps;
+    for (int i = 0; i < 1500; ++i, v = std::nextafter(v, 2.0f))
+        steps.push_back(v);
+    for (auto& x : low)
+        x = steps[rng() % steps.size()];
+    for (auto& x : mixed)
+        x = float(int(rng() % 200) - 100) / 7.0f;
+    for (const auto* a : {&low, &same, &mixed}) {
+        const RankOrder order(a->data(), a->size());
+        const auto ref = stableDescending(*a);
+        for (std::size_t r = 0; r < a->size(); ++r)
+            ASSERT_EQ(order.at(r), ref[r]) << "rank " << r;
+    }
+    RankOrder reused(low.data(), low.size());
+    reused.assign(same.data(), 10);
+    ASSERT_EQ(reused.size(), 10u);
+    for (std::size_t r = 0; r < 10; ++r)
+        EXPECT_EQ(reused.at(r), r);
+}
 
 TEST(MetricsReport, CachedOrderGivesTheSameReport)
 {
