@@ -19,6 +19,6 @@ if(NOT CAMSIGHT_ENGINE_ONLY)
   # Only VTK's core and rendering modules: Debian's VTK GUISupportQt is built for Qt 5 and must never be linked.
   find_package(VTK REQUIRED COMPONENTS CommonCore CommonDataModel RenderingCore RenderingOpenGL2 InteractionStyle ImagingCore)
   find_package(DCMTK REQUIRED)
-  find_package(ITK REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD)
+  find_package(ITK REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKIOPNG ITKIOJPEG ITKIOGDCM)
   message(STATUS "Qt: ${Qt6_VERSION}  VTK: ${VTK_VERSION}  DCMTK: ${DCMTK_VERSION}  ITK: ${ITK_VERSION}")
 endif()

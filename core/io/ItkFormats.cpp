@@ -1,10 +1,142 @@
 #include "core/io/ItkFormats.h"
 
 // ITK
+#include <itkGDCMImageIOFactory.h>
+#include <itkImageFileReader.h>
+#include <itkImageFileWriter.h>
+#include <itkImageIOFactory.h>
+#include <itkJPEGImageIOFactory.h>
+#include <itkMetaImageIOFactory.h>
+#include <itkNiftiImageIOFactory.h>
+#include <itkNrrdImageIOFactory.h>
+#include <itkPNGImageIOFactory.h>
+#include <itkVectorImage.h>
 #include <itkVersion.h>
 
+// Std
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+
 namespace camsight::io {
+namespace {
+
+using VectorVolume = itk::VectorImage<float, 3>;
+using Volume = itk::Image<float, 3>;
+
+void registerFactories()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        itk::NiftiImageIOFactory::RegisterOneFactory();
+        itk::NrrdImageIOFactory::RegisterOneFactory();
+        itk::MetaImageIOFactory::RegisterOneFactory();
+        itk::PNGImageIOFactory::RegisterOneFactory();
+        itk::JPEGImageIOFactory::RegisterOneFactory();
+        itk::GDCMImageIOFactory::RegisterOneFactory();
+    });
+}
+
+std::string firstLine(const std::string& s)
+{
+    // ITK messages start with the source location; keep the description.
+    const auto d = s.find("Description: ");
+    std::string out = d == std::string::npos ? s : s.substr(d + 13);
+    return out.substr(0, out.find('\n'));
+}
+
+}  // namespace
 
 std::string itkVersion() { return itk::Version::GetITKVersion(); }
+
+ImageFile readImageFile(const std::string& path)
+{
+    registerFactories();
+    if (!std::filesystem::is_regular_file(path))
+        throw std::runtime_error(path + ": no such file");
+    itk::ImageIOBase::Pointer imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+    if (!imageIO)
+        throw std::runtime_error(path + ": not an image format CamSight reads (NIfTI, NRRD, MetaImage, PNG, JPEG, DICOM)");
+    try {
+        imageIO->SetFileName(path);
+        imageIO->ReadImageInformation();
+    } catch (const itk::ExceptionObject& e) {
+        throw std::runtime_error(path + ": " + firstLine(e.what()));
+    }
+    const unsigned dims = imageIO->GetNumberOfDimensions();
+    if (dims > 3) {
+        // A 4D NIfTI with a single volume is fine; anything longer is not an image of one series.
+        for (unsigned d = 3; d < dims; ++d)
+            if (imageIO->GetDimensions(d) != 1)
+                throw std::runtime_error(path + ": " + std::to_string(dims) + "-dimensional image; CamSight reads 2D and 3D");
+    }
+    const unsigned comps = imageIO->GetNumberOfComponents();
+    if (comps < 1 || comps > 4)
+        throw std::runtime_error(path + ": " + std::to_string(comps) + " components per voxel; CamSight reads 1 to 4");
+    double voxels = 1;
+    for (unsigned d = 0; d < std::min(dims, 3u); ++d)
+        voxels *= double(imageIO->GetDimensions(d));
+    if (voxels * comps > double(1u << 31))
+        throw std::runtime_error(path + ": " + std::to_string(static_cast<long long>(voxels)) + " voxels is beyond what CamSight loads");
+
+    auto reader = itk::ImageFileReader<VectorVolume>::New();
+    reader->SetFileName(path);
+    reader->SetImageIO(imageIO);
+    try {
+        reader->Update();
+    } catch (const itk::ExceptionObject& e) {
+        throw std::runtime_error(path + ": " + firstLine(e.what()));
+    }
+    const VectorVolume* img = reader->GetOutput();
+    ImageFile out;
+    const auto region = img->GetLargestPossibleRegion();
+    for (int d = 0; d < 3; ++d) {
+        out.size[d] = region.GetSize()[d];
+        out.geometry.spacing[d] = img->GetSpacing()[d];
+        out.geometry.origin[d] = img->GetOrigin()[d];
+        for (int c = 0; c < 3; ++c)
+            out.geometry.direction[d * 3 + c] = img->GetDirection()[d][c];
+    }
+    out.components = static_cast<int>(img->GetNumberOfComponentsPerPixel());
+    const std::size_t n = out.voxelCount() * out.components;
+    out.pixels.assign(img->GetBufferPointer(), img->GetBufferPointer() + n);
+    return out;
+}
+
+void writeImageFile(const std::string& path, const ImageFile& image)
+{
+    registerFactories();
+    if (image.components != 1)
+        throw std::invalid_argument(path + ": only single-component volumes are written");
+    if (image.pixels.size() != image.voxelCount())
+        throw std::invalid_argument(path + ": the buffer does not match the size");
+    auto vol = Volume::New();
+    Volume::RegionType region;
+    Volume::SpacingType spacing;
+    Volume::PointType origin;
+    Volume::DirectionType direction;
+    for (int d = 0; d < 3; ++d) {
+        region.SetSize(d, image.size[d]);
+        spacing[d] = image.geometry.spacing[d];
+        origin[d] = image.geometry.origin[d];
+        for (int c = 0; c < 3; ++c)
+            direction[d][c] = image.geometry.direction[d * 3 + c];
+    }
+    vol->SetRegions(region);
+    vol->SetSpacing(spacing);
+    vol->SetOrigin(origin);
+    vol->SetDirection(direction);
+    vol->Allocate();
+    std::copy(image.pixels.begin(), image.pixels.end(), vol->GetBufferPointer());
+    auto writer = itk::ImageFileWriter<Volume>::New();
+    writer->SetFileName(path);
+    writer->SetInput(vol);
+    writer->SetUseCompression(true);
+    try {
+        writer->Update();
+    } catch (const itk::ExceptionObject& e) {
+        throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
+    }
+}
 
 }  // namespace camsight::io
