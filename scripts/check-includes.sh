@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a layer includes what DESIGN.md forbids it:
-#   core/: no Qt, VTK or ITK;  DCMTK only in core/dicom;  LibTorch only in core/ml, and never in a core/ml header.
+#   core/: no Qt, VTK or ITK;  DCMTK only in core/dicom;  LibTorch only in core/ml, and never in a core/ml public
+#   header (*.h); core/ml/internal/*.hpp are private LibTorch headers that nothing outside core/ml includes.
 set -uo pipefail
 root=${1:-$(dirname "$0")/..}
 cd "$root" || exit 2
@@ -25,6 +26,8 @@ check "ITK include under core/ outside core/io and core/dicom" "$itk" $(ls -d co
 check "DCMTK include outside core/dicom" "$dcmtk" core/image core/io core/metrics core/ml ui app
 check "LibTorch include outside core/ml" "$torch" core/image core/io core/metrics core/dicom ui app
 check "LibTorch include in a core/ml header (use an opaque Impl)" "$torch" $(find core/ml -name '*.h' 2>/dev/null)
+check "core/ml/internal included outside core/ml" '#\s*include\s*"core/ml/internal/' core/image core/io core/metrics core/dicom ui app tests bench
+check "a public core/ml header includes core/ml/internal" '#\s*include\s*"core/ml/internal/' $(find core/ml -name '*.h' 2>/dev/null)
 check "core/ml and core/metrics include each other" '#\s*include\s*"core/metrics/' core/ml
 check "core/ml and core/metrics include each other" '#\s*include\s*"core/ml/' core/metrics
 check "core/ includes ui/ or app/" '#\s*include\s*"(ui|app)/' core

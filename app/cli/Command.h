@@ -24,5 +24,6 @@ const std::vector<Command>& commands();
 // Registration: each command's translation unit defines one of these.
 Command versionCommand();
 Command metricsCommand();
+Command camCommand();
 
 }  // namespace camsight::cli

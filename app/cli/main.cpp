@@ -17,6 +17,7 @@ const std::vector<Command>& commands()
     static const std::vector<Command> all = {
         versionCommand(),
         metricsCommand(),
+        camCommand(),
     };
     return all;
 }

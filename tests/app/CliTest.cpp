@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sys/wait.h>
 #include <thread>
 
@@ -129,3 +130,103 @@ TEST(Cli, BadInputGivesOneLineErrorsNamingTheFile)
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<float> slicedGolden(const fs::path& file, std::size_t index)
+{
+    const auto a = camsight::io::readNpy(file.string());
+    const auto all = a.toFloat();
+    const std::size_t per = all.size() / a.shape.at(0);
+    return {all.begin() + index * per, all.begin() + (index + 1) * per};
+}
+
+double maxDiff(const std::vector<float>& a, const std::vector<float>& b)
+{
+    EXPECT_EQ(a.size(), b.size());
+    double m = 0;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+        m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+}  // namespace
+
+TEST(Cli, CamWritesTheGoldenMaps)
+{
+    CAMSIGHT_REQUIRE_SHARED("golden/cam");
+    const fs::path g = camsight::test::sharedDir() / "golden/cam";
+    const fs::path out = camsight::test::scratchDir() / "cam-golden";
+    const CliRun r = cli("cam --model " + (g / "cnn_traced.pt").string() + " --layer layer4 --method hirescam --class 2 --input " +
+                         (g / "inputs/image1.npy").string() + " --out " + out.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    const Json j = Json::parse(r.out);
+    EXPECT_EQ(j["layer"].str, "layer4");
+    EXPECT_EQ(j["method"].str, "hirescam");
+    EXPECT_EQ(j["class"].num, 2);
+    const fs::path ref = g / "cnn/image1/target2";
+    const auto cam = camsight::io::readNpy((out / "cam.npy").string());
+    EXPECT_EQ(cam.shape, (std::vector<std::size_t>{128, 128}));
+    EXPECT_LE(maxDiff(cam.toFloat(), slicedGolden(ref / "cam_final.npy", 1)), 1e-4);  // index 1 = HiResCAM
+    const auto low = slicedGolden(ref / "cam_lowres.npy", 1);
+    double scale = 0;
+    for (float v : low)
+        scale = std::max(scale, double(std::fabs(v)));
+    EXPECT_LE(maxDiff(camsight::io::readNpy((out / "raw.npy").string()).toFloat(), low), 1e-4 * scale);
+    EXPECT_LE(maxDiff(camsight::io::readNpy((out / "logits.npy").string()).toFloat(),
+                      camsight::io::readNpy((g / "cnn/image1/logits.npy").string()).toFloat()),
+              1e-5);
+}
+
+TEST(Cli, CamOnAnImageComesBackOnItsPixelGrid)
+{
+    CAMSIGHT_REQUIRE_SHARED("golden/cam");
+    const fs::path g = camsight::test::sharedDir() / "golden/cam";
+    const fs::path dir = camsight::test::scratchDir() / "cam-image";
+    fs::create_directories(dir);
+    // A 160 x 200 RGB picture (values 0..255); the sidecar resizes its short side to 128 and crops 128 x 128.
+    std::vector<std::uint8_t> rgb(160 * 200 * 3);
+    for (std::size_t i = 0; i < rgb.size(); ++i)
+        rgb[i] = static_cast<std::uint8_t>((i * 7) % 251);
+    camsight::io::writeNpy((dir / "picture.npy").string(), rgb.data(), {160, 200, 3});
+    {
+        std::ofstream s(dir / "sidecar.json");
+        s << R"({"input_size": [128, 128], "resize": {"shorter_side": 128}, "crop": "center",
+                 "intensity": {"scale": 255}, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                 "class_names": ["normal", "benign", "malignant"], "target_layer": "layer4"})";
+    }
+    const CliRun r = cli("cam --model " + (g / "cnn_scripted.pt").string() + " --image " + (dir / "picture.npy").string() +
+                         " --sidecar " + (dir / "sidecar.json").string() + " --class 1 --out " + (dir / "out").string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    const Json j = Json::parse(r.out);
+    EXPECT_EQ(j["layer"].str, "layer4");
+    EXPECT_EQ(j["class_name"].str, "benign");
+    EXPECT_DOUBLE_EQ(j["image_coverage"].num, 128.0 / 160.0);  // resized to 160 x 128: 16 columns cut each side
+    const auto onImage = camsight::io::readNpy((dir / "out/cam_image.npy").string());
+    ASSERT_EQ(onImage.shape, (std::vector<std::size_t>{160, 200}));
+    const auto v = onImage.toFloat();
+    float inside = 0;
+    for (std::size_t y = 0; y < 160; ++y) {
+        for (std::size_t x = 0; x < 200; ++x) {
+            const float m = v[y * 200 + x];
+            if (x < 20 || x >= 180) {  // 16 resized columns = 20 picture columns cut on each side
+                ASSERT_EQ(m, 0.0f) << x << "," << y;
+            }
+            inside = std::max(inside, m);
+        }
+    }
+    EXPECT_GT(inside, 0.9f);  // the scaled map reaches ~1 somewhere it could see
+}
+
+TEST(Cli, CamRefusesBadCallsClearly)
+{
+    const CliRun missing = cli("cam --model /nonexistent/m.pt --input /nonexistent/x.npy --out /tmp/none");
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.out.find("/nonexistent/m.pt: cannot open the model file"), std::string::npos) << missing.out;
+    const CliRun both = cli("cam --model m.pt --input x.npy --image y.png --out /tmp/none");
+    EXPECT_EQ(both.code, 2);
+    EXPECT_NE(both.out.find("give exactly one of --input"), std::string::npos) << both.out;
+    const CliRun cls = cli("cam --model m.pt --input x.npy --class abc --out /tmp/none");
+    EXPECT_EQ(cls.code, 2);
+    EXPECT_NE(cls.out.find("--class takes a class index"), std::string::npos) << cls.out;
+}

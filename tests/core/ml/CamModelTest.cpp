@@ -315,3 +315,46 @@ TEST(Cam, MapReturnsOntoTheSlicePixelsItExplains)
     std::printf("  IoU of map >= 0.5 with the lesion where the model sees: %.3f aligned, %.3f crop ignored\n", aligned,
                 stretched);
 }
+
+TEST(Sidecar, FollowsTorchvisionResizeAndCropArithmetic)
+{
+    const auto s = ml::ModelSidecar::parse(R"({"input_size": [224, 224], "resize": {"shorter_side": 256}, "crop": "center"})", "s");
+    // 512 x 400 (W x H): short side 400 -> 256, long int(256 * 512 / 400) = 327; offsets round((327 - 224) / 2) = 52
+    // (51.5 to even) and 16.
+    const ml::InputGeometry g = ml::planInput(s, 512, 400);
+    EXPECT_EQ(g.resizedWidth, 327);
+    EXPECT_EQ(g.resizedHeight, 256);
+    EXPECT_EQ(g.cropX, 52);
+    EXPECT_EQ(g.cropY, 16);
+    const ml::InputGeometry tall = ml::planInput(s, 300, 301);  // int(256 * 301 / 300) = 256: (256-224)/2 = 16
+    EXPECT_EQ(tall.resizedHeight, 256);
+    EXPECT_EQ(tall.cropY, 16);
+    EXPECT_EQ(ml::ModelSidecar::pathBeside("/m/classifier.pt"), "/m/classifier.json");
+}
+
+TEST(Sidecar, NamesTheFieldThatIsWrong)
+{
+    auto error = [](const std::string& json) { return errorOf([&] { ml::ModelSidecar::parse(json, "side.json"); }); };
+    EXPECT_EQ(error(R"({"input_size": [224]})"), "side.json: 'input_size' must be [height, width]");
+    EXPECT_EQ(error(R"({"input_size": [224, 224], "meen": [0.5]})"), "side.json: unknown field 'meen'");
+    EXPECT_EQ(error(R"({"input_size": [224, 224], "channels": 3, "mean": [0.5, 0.5]})"),
+              "side.json: 'mean' and 'std' need 1 or 3 values");
+    EXPECT_EQ(error(R"({"input_size": [224, 224], "resize": {"shorter_side": 256}})"),
+              "side.json: a resize to another size than input_size needs \"crop\": \"center\"");
+    EXPECT_EQ(error(R"({"input_size": [224, 224], "std": [0]})"), "side.json: 'std' values must be positive");
+    EXPECT_EQ(error(R"({"input_size": [0.5, 224]})"), "side.json: 'input_size' must be a whole number from 1 to 65536");
+    EXPECT_EQ(error("{\"input_size\": [224, 224],}"), "side.json: JSON: expected '\"' at line 1, column 27");
+    const auto crop = ml::ModelSidecar::parse(R"({"input_size": [300, 300], "resize": {"shorter_side": 256}, "crop": "center"})", "s");
+    EXPECT_EQ(errorOf([&] { ml::planInput(crop, 512, 400); }), "the crop 300x300 is larger than the resized slice 327x256");
+}
+
+TEST(Sidecar, PreparesChannelsAndNormalisation)
+{
+    const auto s = ml::ModelSidecar::parse(
+        R"({"input_size": [2, 2], "channels": 3, "mean": [0.5, 0.25, 0], "std": [0.5, 0.25, 1], "intensity": {"scale": 100}})", "s");
+    const ml::FloatArray in = ml::prepareInput(s, {0, 50, 100, 25}, 2, 2, 1);
+    ASSERT_EQ(in.shape, (std::vector<std::int64_t>{1, 3, 2, 2}));
+    const std::vector<float> want{-1, 0, 1, -0.5f, -1, 1, 3, 0, 0, 0.5f, 1, 0.25f};
+    for (std::size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR(in.data[i], want[i], 1e-6) << i;
+}
