@@ -37,17 +37,32 @@ std::vector<std::int64_t> spatialDims(const torch::Tensor& t)
 // One row of class scores per batch item.
 torch::Tensor scoresPerItem(const torch::Tensor& out) { return out.reshape({out.size(0), -1}); }
 
-// pytorch-grad-cam's get_2d_projection for one item: centre the positions x channels matrix per channel and project it
-// on its first right singular vector. T: [1, C, spatial...] -> [spatial...].
+// pytorch-grad-cam's get_2d_projection for one item: centre the positions x channels matrix X per channel and project
+// it on its first right singular vector v1. X v1 = s1 u1, so the projection comes from the top eigenpair of the
+// smaller Gram matrix (X X^T or X^T X), in double: no LAPACK SVD (numpy's takes ~12 ms, and a small threaded SVD
+// contends with the intra-op threads). The singular vector's sign is arbitrary (LAPACK's choice in the reference);
+// here it is oriented so that the map correlates positively with the channel sum of T, where the activity is.
+// T: [1, C, spatial...] -> [spatial...].
 torch::Tensor firstComponentProjection(const torch::Tensor& t)
 {
     const std::int64_t c = t.size(1);
-    torch::Tensor x = t[0].reshape({c, -1}).t().contiguous();
+    torch::Tensor x = t[0].reshape({c, -1}).t().to(torch::kFloat64);  // [positions, channels]
     x = torch::nan_to_num(x, 0.0, 0.0, 0.0);
     x = x - x.mean(0, true);
-    const auto svd = torch::linalg_svd(x, false);
-    const torch::Tensor v = std::get<2>(svd)[0];
-    return x.matmul(v).reshape(t.sizes().slice(2));
+    torch::Tensor proj;
+    if (x.size(0) <= x.size(1)) {
+        const auto eig = torch::linalg_eigh(x.matmul(x.t()));  // ascending eigenvalues
+        const torch::Tensor lambda = std::get<0>(eig), u = std::get<1>(eig);
+        const std::int64_t last = lambda.size(0) - 1;
+        proj = u.select(1, last) * lambda[last].clamp_min(0).sqrt();
+    } else {
+        const auto eig = torch::linalg_eigh(x.t().matmul(x));
+        proj = x.matmul(std::get<1>(eig).select(1, x.size(1) - 1));
+    }
+    const torch::Tensor channelSum = torch::nan_to_num(t[0].reshape({c, -1}).to(torch::kFloat64), 0.0, 0.0, 0.0).sum(0);
+    if ((proj * channelSum).sum().item<double>() < 0)
+        proj = -proj;
+    return proj.to(torch::kFloat32).reshape(t.sizes().slice(2));
 }
 
 F::InterpolateFuncOptions linearTo(const std::vector<std::int64_t>& size, bool alignCorners)
@@ -112,9 +127,9 @@ CamResult computeCam(const Classifier& model, const FloatArray& inputArray, cons
 
     CamResult r;
     r.layer = opt.layer.empty() ? model.defaultTargetLayer(inputArray) : opt.layer;
-    const auto captured = impl.capture({r.layer});
     const CamMethod method = opt.method;
     const bool usesGradients = method != CamMethod::EigenCam && method != CamMethod::ScoreCam;
+    const auto captured = impl.capture({r.layer}, usesGradients);
 
     auto targetIndex = [&](const torch::Tensor& scores) {
         const std::int64_t k = scores.size(1);
@@ -151,8 +166,9 @@ CamResult computeCam(const Classifier& model, const FloatArray& inputArray, cons
 
     torch::Tensor logits, a, g;
     if (usesGradients) {
+        // The captured layer output is an autograd leaf (see capture): only the layers after it are recorded, and
+        // parameters need no gradient.
         torch::AutoGradMode gradMode(true);
-        x.set_requires_grad(true);  // records the graph; parameters need no gradient
         auto outs = impl.run(*captured, x);
         logits = scoresPerItem(outs[0]);
         a = outs[1];
@@ -165,9 +181,8 @@ CamResult computeCam(const Classifier& model, const FloatArray& inputArray, cons
                              "': " + e.what_without_backtrace());
         }
         a = a.detach();
-        x = x.detach();
     } else {
-        torch::NoGradGuard noGrad;
+        c10::InferenceMode inference;
         auto outs = impl.run(*captured, x);
         logits = scoresPerItem(outs[0]);
         a = outs[1];
@@ -235,21 +250,43 @@ CamResult computeCam(const Classifier& model, const FloatArray& inputArray, cons
         const torch::Tensor maxs = channelView(std::get<0>(flat.max(-1))), mins = channelView(std::get<0>(flat.min(-1)));
         up = (up - mins) / (maxs - mins + 1e-8);
         const std::int64_t channels = a.size(1), batch = std::max(1, opt.scoreCamBatch);
-        std::vector<torch::Tensor> scores;
-        for (std::int64_t i = 0; i < channels; i += batch) {
-            const std::int64_t n = std::min(batch, channels - i);
-            const torch::Tensor masks = up[0].narrow(0, i, n).unsqueeze(1);  // [n, 1, spatial...]
-            const torch::Tensor inputs = x * masks;                          // [n, Cin, spatial...]
+        // A channel constant after upsampling (a dead ReLU channel, typically) masks the whole input to exactly 0:
+        // all such channels share one score, computed once.
+        const torch::Tensor constant = (std::get<0>(flat.max(-1)) == std::get<0>(flat.min(-1)))[0];
+        std::vector<std::int64_t> live;
+        bool anyConstant = false;
+        for (std::int64_t k = 0; k < channels; ++k) {
+            if (constant[k].item<bool>())
+                anyConstant = true;
+            else
+                live.push_back(k);
+        }
+        auto scoreOf = [&](const torch::Tensor& inputs) {
             torch::Tensor out;
             try {
-                out = impl.outputTensor(impl.module.forward({inputs}));
+                c10::InferenceMode inference;
+                out = impl.outputTensor(impl.inferenceModule().forward({inputs}));
             } catch (const c10::Error& e) {
-                throw ModelError(file + ": forward() failed on a batch of " + std::to_string(n) +
+                throw ModelError(file + ": forward() failed on a batch of " + std::to_string(inputs.size(0)) +
                                  " masked inputs: " + e.what_without_backtrace());
             }
-            scores.push_back(targetScore(scoresPerItem(out), r.targetIndex));
+            return targetScore(scoresPerItem(out), r.targetIndex);
+        };
+        torch::Tensor s = torch::empty({channels}, torch::kFloat32);
+        if (anyConstant) {
+            const torch::Tensor zeroScore = scoreOf(x * 0.0)[0];
+            for (std::int64_t k = 0; k < channels; ++k)
+                if (constant[k].item<bool>())
+                    s[k] = zeroScore;
         }
-        const torch::Tensor s = torch::cat(scores).reshape({1, channels});
+        const torch::Tensor liveIndex = torch::tensor(live, torch::kInt64);
+        for (std::size_t i = 0; i < live.size(); i += std::size_t(batch)) {
+            const std::int64_t n = std::min<std::int64_t>(batch, std::int64_t(live.size() - i));
+            const torch::Tensor idx = liveIndex.narrow(0, std::int64_t(i), n);
+            const torch::Tensor masks = up[0].index_select(0, idx).unsqueeze(1);  // [n, 1, spatial...]
+            s.index_put_({idx}, scoreOf(x * masks).to(torch::kFloat32));           // x * mask: [n, Cin, spatial...]
+        }
+        s = s.reshape({1, channels});
         r.scoreCamScores = toArray(s);
         weights = torch::softmax(s, -1);
         l = weighted();

@@ -214,9 +214,23 @@ std::vector<LayerInfo> Classifier::modules() const
     return out;
 }
 
-std::shared_ptr<const CapturedForward> Classifier::Impl::capture(const std::vector<std::string>& layers) const
+torch::jit::Module& Classifier::Impl::inferenceModule() const
 {
-    std::string key;
+    std::call_once(inferenceOnce, [this] {
+        try {
+            torch::jit::Module frozen = torch::jit::freeze(module.clone());
+            inference = torch::jit::optimize_for_inference(frozen);
+        } catch (const std::exception&) {
+            inference = module;  // a model freezing cannot handle still runs, only slower
+        }
+    });
+    return *inference;
+}
+
+std::shared_ptr<const CapturedForward> Classifier::Impl::capture(const std::vector<std::string>& layers,
+                                                                 bool gradientLeaf) const
+{
+    std::string key = gradientLeaf ? "leaf\n" : "";
     for (const auto& l : layers)
         key += l + '\n';
     {
@@ -236,6 +250,20 @@ std::shared_ptr<const CapturedForward> Classifier::Impl::capture(const std::vect
             throw ModelError(path + ": layer '" + layer + "' " + e.notCaptured[layer]);
         f->outputIndex.push_back(e.outputIndex.at(layer));
         f->layers.push_back(layer);
+    }
+    if (gradientLeaf) {
+        // A' = detach(A).requires_grad_(True), and every use of A reads A' (the graph output too): the forward pass
+        // records no autograd graph before the layer and d(score)/dA' is the gradient at the layer.
+        Graph& g = *f->graph;
+        for (std::size_t index : f->outputIndex) {
+            Value* a = g.outputs().at(index);
+            Node* anchor = a->node()->kind() == c10::prim::Param ? g.block()->param_node() : a->node();
+            torch::jit::WithInsertPoint guard(anchor->next());
+            Value* detached = g.insert(c10::aten::detach, {a});
+            Value* leaf = g.insert(c10::Symbol::fromQualString("aten::requires_grad_"), {detached, true});
+            a->replaceAllUsesWith(leaf);
+            detached->node()->replaceInput(0, a);
+        }
     }
     f->code = std::make_shared<torch::jit::Code>(f->graph, "camsight_capture");
     std::lock_guard<std::mutex> lock(cacheMutex);

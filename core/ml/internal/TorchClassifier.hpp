@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,17 @@ struct Classifier::Impl {
     mutable std::mutex cacheMutex;
     mutable std::map<std::string, std::shared_ptr<const CapturedForward>> cache;
 
+    /// The module frozen and optimised for inference (Conv-BatchNorm folding, oneDNN layouts), made on first use;
+    /// the plain module when freezing fails. For the many forward passes of ScoreCAM.
+    torch::jit::Module& inferenceModule() const;
+    mutable std::once_flag inferenceOnce;
+    mutable std::optional<torch::jit::Module> inference;
+
     /// The forward graph that also returns the outputs of `layers` (ModelError naming the file and layer when a
     /// layer is unknown, never called, called inside control flow, or returns something other than one tensor).
-    std::shared_ptr<const CapturedForward> capture(const std::vector<std::string>& layers) const;
+    /// With `gradientLeaf`, the (single) captured layer output is detached and made a leaf that requires grad
+    /// where it is produced, so that a forward pass records autograd only downstream of it.
+    std::shared_ptr<const CapturedForward> capture(const std::vector<std::string>& layers, bool gradientLeaf = false) const;
     /// Runs a captured forward: returns the model output (first tensor) followed by the captured tensors.
     std::vector<torch::Tensor> run(const CapturedForward& f, const torch::Tensor& input) const;
     /// The model output as one tensor (the first tensor of a tuple or list).

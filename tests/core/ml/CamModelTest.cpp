@@ -358,3 +358,45 @@ TEST(Sidecar, PreparesChannelsAndNormalisation)
     for (std::size_t i = 0; i < want.size(); ++i)
         EXPECT_NEAR(in.data[i], want[i], 1e-6) << i;
 }
+
+// ScoreCAM against its definition, on a model whose target layer has dead channels (their upsampled maps are
+// constant, so their masked inputs are all zero and share one score, which the engine computes once).
+TEST(Cam, ScoreCamMatchesItsDefinitionWithDeadChannels)
+{
+    torch::manual_seed(11);
+    torch::Tensor w = torch::randn({6, 1, 3, 3});
+    w[1].zero_();
+    w[4].zero_();  // relu(conv) of these channels is 0 everywhere
+    torch::jit::Module block("Dead");
+    block.register_parameter("weight", w, false);
+    block.define(R"JIT(
+def forward(self, x):
+    return torch.relu(torch.conv2d(x, self.weight, None, [2, 2], [1, 1]))
+)JIT");
+    torch::jit::Module m("ScoreNet");
+    m.register_module("block", block);
+    m.register_module("head", head(6, 3, 12));
+    m.define("def forward(self, x):\n    return self.head.forward(self.block.forward(x))\n");
+    const auto model = ml::Classifier::load(savedModel(m, "scorenet"));
+    const torch::Tensor x = torch::rand({1, 1, 16, 12});
+    ml::CamOptions opt;
+    opt.method = ml::CamMethod::ScoreCam;
+    opt.layer = "block";
+    opt.target.index = 2;
+    opt.scoreCamBatch = 4;
+    const auto r = ml::computeCam(model, fromTensor(x), opt);
+
+    torch::NoGradGuard noGrad;
+    const torch::Tensor a = m.attr("block").toModule().forward({x}).toTensor();
+    namespace F = torch::nn::functional;
+    const torch::Tensor up =
+        F::interpolate(a, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{16, 12}).mode(torch::kBilinear).align_corners(true));
+    ASSERT_EQ(r.scoreCamScores.data.size(), 6u);
+    for (int k = 0; k < 6; ++k) {
+        torch::Tensor u = up[0][k];
+        u = (u - u.min()) / (u.max() - u.min() + 1e-8);
+        const float want = m.forward({x * u}).toTensor()[0][2].item<float>();
+        EXPECT_NEAR(r.scoreCamScores.data[k], want, 1e-5) << "channel " << k;
+    }
+    EXPECT_EQ(r.scoreCamScores.data[1], r.scoreCamScores.data[4]);
+}
