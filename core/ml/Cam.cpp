@@ -1,6 +1,7 @@
 #include "core/ml/Cam.h"
 
 // Local
+#include "core/ml/internal/BlasThreads.hpp"
 #include "core/ml/internal/TorchClassifier.hpp"
 
 // LibTorch
@@ -39,12 +40,13 @@ torch::Tensor scoresPerItem(const torch::Tensor& out) { return out.reshape({out.
 
 // pytorch-grad-cam's get_2d_projection for one item: centre the positions x channels matrix X per channel and project
 // it on its first right singular vector v1. X v1 = s1 u1, so the projection comes from the top eigenpair of the
-// smaller Gram matrix (X X^T or X^T X), in double: no LAPACK SVD (numpy's takes ~12 ms, and a small threaded SVD
-// contends with the intra-op threads). The singular vector's sign is arbitrary (LAPACK's choice in the reference);
+// smaller Gram matrix (X X^T or X^T X), in double, on one BLAS thread (see SingleThreadedBlas): a fraction of a
+// millisecond where numpy's full SVD takes ~12 ms. The singular vector's sign is arbitrary (LAPACK's choice in the reference);
 // here it is oriented so that the map correlates positively with the channel sum of T, where the activity is.
 // T: [1, C, spatial...] -> [spatial...].
 torch::Tensor firstComponentProjection(const torch::Tensor& t)
 {
+    SingleThreadedBlas smallWork;
     const std::int64_t c = t.size(1);
     torch::Tensor x = t[0].reshape({c, -1}).t().to(torch::kFloat64);  // [positions, channels]
     x = torch::nan_to_num(x, 0.0, 0.0, 0.0);
@@ -182,7 +184,7 @@ CamResult computeCam(const Classifier& model, const FloatArray& inputArray, cons
         }
         a = a.detach();
     } else {
-        c10::InferenceMode inference;
+        torch::NoGradGuard noGrad;
         auto outs = impl.run(*captured, x);
         logits = scoresPerItem(outs[0]);
         a = outs[1];

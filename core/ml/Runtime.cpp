@@ -84,3 +84,34 @@ RuntimeInfo runtimeInfo()
 }
 
 }  // namespace camsight::ml
+
+// Local
+#include "core/ml/internal/BlasThreads.hpp"
+
+namespace camsight::ml {
+namespace {
+using GetThreadsFn = int (*)();
+using SetThreadsFn = void (*)(int);
+}  // namespace
+
+SingleThreadedBlas::SingleThreadedBlas()
+{
+    static const auto get = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    static const auto set = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (get && set) {
+        m_previous = get();
+        if (m_previous > 1)
+            set(1);
+        else
+            m_previous = -1;
+    }
+}
+
+SingleThreadedBlas::~SingleThreadedBlas()
+{
+    static const auto set = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (m_previous > 1 && set)
+        set(m_previous);
+}
+
+}  // namespace camsight::ml
