@@ -486,6 +486,8 @@ StateDict loadZip(const std::string& path)
         std::string m = e.what_without_backtrace();
         throw CheckpointError(path + ": not a readable PyTorch zip checkpoint (" + m.substr(0, m.find('\n')) + ")");
     }
+    if (reader->hasRecord("constants.pkl"))
+        throw CheckpointError(path + ": a TorchScript model (torch.jit.save), not a checkpoint (torch.save of a state_dict)");
     if (!reader->hasRecord("data.pkl"))
         throw CheckpointError(path + ": the archive has no data.pkl (a TorchScript model rather than a checkpoint?)");
     at::DataPtr pkl;

@@ -1,0 +1,207 @@
+#include "core/ml/Sam.h"
+
+// Local
+#include "core/image/PillowResize.h"
+#include "core/ml/internal/SamNet.hpp"
+#include "core/ml/internal/TorchClassifier.hpp"
+
+// Std
+#include <cmath>
+#include <fstream>
+
+namespace camsight::ml {
+namespace {
+
+namespace F = torch::nn::functional;
+
+const float kPixelMean[3] = {123.675f, 116.28f, 103.53f};
+const float kPixelStd[3] = {58.395f, 57.12f, 57.375f};
+
+// ResizeLongestSide.get_preprocess_shape: the longest side becomes 1024, the other int(s * scale + 0.5).
+std::pair<int, int> preprocessShape(int h, int w, int target)
+{
+    const double scale = double(target) / std::max(h, w);
+    return {static_cast<int>(h * scale + 0.5), static_cast<int>(w * scale + 0.5)};
+}
+
+}  // namespace
+
+struct SamModel::Impl {
+    sam::Weights weights;
+    sam::Config config;
+    Impl(sam::Weights w, sam::Config c) : weights(std::move(w)), config(std::move(c)) {}
+};
+
+SamModel::SamModel(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+SamModel::SamModel(SamModel&&) noexcept = default;
+SamModel& SamModel::operator=(SamModel&&) noexcept = default;
+SamModel::~SamModel() = default;
+
+SamModel SamModel::load(const std::string& checkpoint)
+{
+    StateDict sd = loadCheckpoint(checkpoint);
+    for (auto& [k, t] : sd)
+        if (t.is_floating_point())
+            t = t.to(torch::kFloat32).contiguous();
+    sam::Weights w(std::move(sd), checkpoint);
+    sam::Config c = sam::inferConfig(w);
+    sam::checkKeys(w, c);
+    return SamModel(std::make_unique<Impl>(std::move(w), std::move(c)));
+}
+
+std::string SamModel::variant() const { return m_impl->config.variant; }
+
+FloatArray SamModel::preprocess(const SamImage& image) const
+{
+    if (image.width <= 0 || image.height <= 0 || image.rgb.size() != std::size_t(image.width) * image.height * 3)
+        throw std::invalid_argument("SAM takes an RGB image of width x height x 3 bytes");
+    const int side = m_impl->config.imageSize;
+    const auto [nh, nw] = preprocessShape(image.height, image.width, side);
+    const std::vector<std::uint8_t> resized =
+        image::resizeBilinearPillow(image.rgb.data(), image.width, image.height, 3, nw, nh);
+    FloatArray input({1, 3, side, side});  // zero padding after normalisation
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < nh; ++y)
+            for (int x = 0; x < nw; ++x)
+                input.data[(std::size_t(c) * side + y) * side + x] =
+                    (float(resized[(std::size_t(y) * nw + x) * 3 + c]) - kPixelMean[c]) / kPixelStd[c];
+    return input;
+}
+
+SamEmbedding SamModel::encode(const SamImage& image) const
+{
+    const FloatArray input = preprocess(image);
+    c10::InferenceMode inference;
+    const torch::Tensor features = sam::encodeImage(m_impl->weights, m_impl->config, toTensor(input));
+    SamEmbedding e;
+    e.features = toArray(features);
+    e.originalWidth = image.width;
+    e.originalHeight = image.height;
+    const auto [nh, nw] = preprocessShape(image.height, image.width, m_impl->config.imageSize);
+    e.inputWidth = nw;
+    e.inputHeight = nh;
+    e.variant = m_impl->config.variant;
+    return e;
+}
+
+SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) const
+{
+    const sam::Config& c = m_impl->config;
+    if (e.variant != c.variant || e.features.shape.size() != 4 || e.features.shape[1] != c.outChans)
+        throw std::invalid_argument("the embedding was made by another model (" + e.variant + ", " +
+                                    e.features.shapeString() + ")");
+    if (prompts.points.empty() && !prompts.box)
+        throw std::invalid_argument("a SAM prompt needs at least one point or a box");
+    c10::InferenceMode inference;
+    // Coordinates into the resized frame: x by neww / W, y by newh / H (float64, then float32), as apply_coords.
+    const double sx = double(e.inputWidth) / e.originalWidth, sy = double(e.inputHeight) / e.originalHeight;
+    sam::Prompt p;
+    if (!prompts.points.empty()) {
+        std::vector<float> xy, labels;
+        for (const auto& pt : prompts.points) {
+            if (pt.label != 0 && pt.label != 1)
+                throw std::invalid_argument("a point label is 1 (foreground) or 0 (background)");
+            xy.push_back(static_cast<float>(pt.x * sx));
+            xy.push_back(static_cast<float>(pt.y * sy));
+            labels.push_back(float(pt.label));
+        }
+        const std::int64_t n = std::int64_t(prompts.points.size());
+        p.points = torch::from_blob(xy.data(), {1, n, 2}, torch::kFloat32).clone();
+        p.labels = torch::from_blob(labels.data(), {1, n}, torch::kFloat32).clone();
+    }
+    if (prompts.box) {
+        const auto& b = *prompts.box;
+        p.box = torch::tensor({float(b[0] * sx), float(b[1] * sy), float(b[2] * sx), float(b[3] * sy)}).reshape({1, 4});
+    }
+    if (!prompts.maskInput.empty()) {
+        if (prompts.maskInput.count() != 256 * 256)
+            throw std::invalid_argument("mask input must be 1 x 256 x 256 low-resolution logits, got " +
+                                        prompts.maskInput.shapeString());
+        p.maskInput = toTensor(prompts.maskInput).reshape({1, 1, 256, 256});
+    }
+    const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), p, prompts.multimask);
+    // Sam.postprocess_masks: to 1024 x 1024, crop the resized image, back to the original size (bilinear, no antialias).
+    const auto opts = [](std::int64_t h, std::int64_t w) {
+        return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
+    };
+    torch::Tensor up = F::interpolate(low, opts(c.imageSize, c.imageSize));
+    up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
+                   torch::indexing::Slice(0, e.inputWidth)});
+    up = F::interpolate(up, opts(e.originalHeight, e.originalWidth));
+    SamResult r;
+    r.lowResLogits = toArray(low[0]);
+    r.iou = toArray(iou[0]);
+    r.logits = toArray(up[0]);
+    r.masks.resize(r.logits.data.size());
+    for (std::size_t i = 0; i < r.masks.size(); ++i)
+        r.masks[i] = r.logits.data[i] > 0.0f;
+    return r;
+}
+
+void SamEmbedding::save(const std::string& path) const
+{
+    std::ofstream f(path, std::ios::binary);
+    if (!f)
+        throw std::runtime_error(path + ": cannot write the embedding");
+    const char magic[8] = {'C', 'S', 'E', 'M', 'B', '1', '6', '\n'};
+    f.write(magic, 8);
+    const std::int32_t header[4] = {originalWidth, originalHeight, inputWidth, inputHeight};
+    f.write(reinterpret_cast<const char*>(header), sizeof header);
+    const std::uint32_t nameLen = static_cast<std::uint32_t>(variant.size());
+    f.write(reinterpret_cast<const char*>(&nameLen), 4);
+    f.write(variant.data(), nameLen);
+    const std::uint32_t rank = static_cast<std::uint32_t>(features.shape.size());
+    f.write(reinterpret_cast<const char*>(&rank), 4);
+    for (auto d : features.shape)
+        f.write(reinterpret_cast<const char*>(&d), 8);
+    const torch::Tensor half = toTensor(features).to(torch::kHalf).contiguous();
+    f.write(static_cast<const char*>(half.data_ptr()), std::streamsize(half.numel() * 2));
+    if (!f)
+        throw std::runtime_error(path + ": cannot write the embedding");
+}
+
+SamEmbedding SamEmbedding::load(const std::string& path)
+{
+    std::ifstream f(path, std::ios::binary);
+    if (!f)
+        throw std::runtime_error(path + ": cannot open the embedding");
+    char magic[8] = {};
+    f.read(magic, 8);
+    if (std::string(magic, 8) != std::string("CSEMB16\n", 8))
+        throw std::runtime_error(path + ": not a CamSight SAM embedding");
+    SamEmbedding e;
+    std::int32_t header[4] = {};
+    f.read(reinterpret_cast<char*>(header), sizeof header);
+    e.originalWidth = header[0];
+    e.originalHeight = header[1];
+    e.inputWidth = header[2];
+    e.inputHeight = header[3];
+    std::uint32_t nameLen = 0;
+    f.read(reinterpret_cast<char*>(&nameLen), 4);
+    if (!f || nameLen > 64)
+        throw std::runtime_error(path + ": corrupt embedding header");
+    e.variant.resize(nameLen);
+    f.read(e.variant.data(), nameLen);
+    std::uint32_t rank = 0;
+    f.read(reinterpret_cast<char*>(&rank), 4);
+    if (!f || rank != 4)
+        throw std::runtime_error(path + ": corrupt embedding header");
+    e.features.shape.resize(rank);
+    std::int64_t count = 1;
+    for (auto& d : e.features.shape) {
+        f.read(reinterpret_cast<char*>(&d), 8);
+        if (!f || d <= 0 || d > 4096)
+            throw std::runtime_error(path + ": corrupt embedding shape");
+        count *= d;
+    }
+    std::vector<at::Half> half(static_cast<std::size_t>(count));
+    f.read(reinterpret_cast<char*>(half.data()), std::streamsize(count * 2));
+    if (!f)
+        throw std::runtime_error(path + ": truncated embedding");
+    e.features.data.resize(half.size());
+    for (std::size_t i = 0; i < half.size(); ++i)
+        e.features.data[i] = static_cast<float>(half[i]);
+    return e;
+}
+
+}  // namespace camsight::ml

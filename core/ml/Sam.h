@@ -1,0 +1,82 @@
+#pragma once
+// Local
+#include "core/ml/FloatArray.h"
+
+// Std
+#include <cstdint>
+#include <memory>
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace camsight::ml {
+
+/// An 8-bit RGB image (rows of width * 3 bytes) as SAM takes it.
+struct SamImage {
+    int width = 0, height = 0;
+    std::vector<std::uint8_t> rgb;
+};
+
+/// The image embedding of one image: computed once by SamModel::encode, reused for every prompt.
+struct SamEmbedding {
+    FloatArray features;              ///< [1, C, 64, 64]
+    int originalWidth = 0, originalHeight = 0;
+    int inputWidth = 0, inputHeight = 0;  ///< the resized image inside the 1024 x 1024 input
+    std::string variant;              ///< the model that made it (decode refuses another)
+
+    /// Writes the embedding as float16 (half the bytes; SAM's decoder is insensitive to that rounding) with its
+    /// sizes, so it can be cached on disk. Throws std::runtime_error naming the file.
+    void save(const std::string& path) const;
+    static SamEmbedding load(const std::string& path);
+};
+
+/// One click: x = column, y = row, in original image pixels; label 1 = foreground, 0 = background.
+struct SamPoint {
+    double x = 0, y = 0;
+    int label = 1;
+};
+
+struct SamPrompts {
+    std::vector<SamPoint> points;
+    std::optional<std::array<double, 4>> box;  ///< x0, y0, x1, y1 in original pixels
+    FloatArray maskInput;                       ///< previous low-resolution logits [1, 256, 256] (or empty)
+    bool multimask = true;                      ///< three masks (and IoU scores) instead of one
+};
+
+struct SamResult {
+    FloatArray lowResLogits;  ///< [K, 256, 256]
+    FloatArray iou;           ///< [K]
+    FloatArray logits;        ///< [K, H, W] at the original size
+    std::vector<std::uint8_t> masks;  ///< [K, H, W], logits > 0
+};
+
+/// Segment Anything (SAM ViT-B/L/H and MedSAM checkpoints) running in LibTorch on the CPU, equal to the reference
+/// SamPredictor. The architecture is read from the checkpoint's keys and shapes.
+class SamModel {
+public:
+    /// Throws CheckpointError naming the file and, for a wrong or partial checkpoint, the first mismatching key.
+    static SamModel load(const std::string& checkpoint);
+    SamModel(SamModel&&) noexcept;
+    SamModel& operator=(SamModel&&) noexcept;
+    ~SamModel();
+
+    std::string variant() const;  ///< "vit_b", "vit_l", "vit_h" or "custom"
+
+    /// The reference preprocessing (Pillow bilinear resize of the longest side to 1024, pixel mean/std, zero padding
+    /// at the bottom and right) and the image encoder.
+    SamEmbedding encode(const SamImage& image) const;
+    /// The normalised, padded encoder input [1, 3, 1024, 1024] (for inspection and tests).
+    FloatArray preprocess(const SamImage& image) const;
+    /// Prompt encoder, mask decoder and the reference post-processing (upsample to 1024, crop, resize to the original
+    /// size). Throws std::invalid_argument for an embedding of another model or a prompt without points or box.
+    SamResult decode(const SamEmbedding& embedding, const SamPrompts& prompts) const;
+
+    struct Impl;
+
+private:
+    explicit SamModel(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace camsight::ml

@@ -1,0 +1,455 @@
+#include "core/ml/internal/SamNet.hpp"
+
+// Std
+#include <cmath>
+#include <sstream>
+
+namespace camsight::ml::sam {
+namespace {
+
+namespace F = torch::nn::functional;
+using Shape = std::vector<std::int64_t>;
+using KeyList = std::vector<std::pair<std::string, Shape>>;
+
+std::string shapeText(const Shape& s)
+{
+    std::string t = "[";
+    for (std::size_t i = 0; i < s.size(); ++i)
+        t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + "]";
+}
+
+Shape shapeOf(const torch::Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
+
+// ---- Small layers over named weights --------------------------------------------------------------------------------
+
+torch::Tensor linear(const Weights& w, const std::string& p, const torch::Tensor& x)
+{
+    return torch::linear(x, w.at(p + ".weight"), w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor());
+}
+
+torch::Tensor layerNorm(const Weights& w, const std::string& p, const torch::Tensor& x, double eps)
+{
+    return torch::layer_norm(x, {x.size(-1)}, w.at(p + ".weight"), w.at(p + ".bias"), eps);
+}
+
+// LayerNorm over channels of a [B, C, H, W] map (segment-anything's LayerNorm2d, eps 1e-6).
+torch::Tensor layerNorm2d(const Weights& w, const std::string& p, const torch::Tensor& x, double eps = 1e-6)
+{
+    const torch::Tensor u = x.mean(1, true);
+    const torch::Tensor s = (x - u).pow(2).mean(1, true);
+    const torch::Tensor y = (x - u) / torch::sqrt(s + eps);
+    return w.at(p + ".weight").view({-1, 1, 1}) * y + w.at(p + ".bias").view({-1, 1, 1});
+}
+
+torch::Tensor conv(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t stride = 1,
+                   std::int64_t padding = 0)
+{
+    return torch::conv2d(x, w.at(p + ".weight"), w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor(), stride, padding);
+}
+
+torch::Tensor geluExact(const torch::Tensor& x) { return torch::gelu(x); }  // erf, not tanh
+
+// ---- ViT image encoder ----------------------------------------------------------------------------------------------
+
+// rel_pos rows for every (query, key) pair along one axis of `size` positions: table[i - j + size - 1].
+torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
+{
+    const torch::Tensor q = torch::arange(size).unsqueeze(1);
+    const torch::Tensor k = torch::arange(size).unsqueeze(0);
+    return table.index({(q - k + (size - 1)).to(torch::kLong)});  // [size, size, head_dim]
+}
+
+// x: [B, H, W, C] -> attention over the H x W tokens with decomposed relative positions.
+torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads)
+{
+    const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2);
+    const torch::Tensor qkv = linear(w, p + ".qkv", x).reshape({b, h * wd, 3, heads, -1}).permute({2, 0, 3, 1, 4});
+    const torch::Tensor all = qkv.reshape({3, b * heads, h * wd, -1});
+    const torch::Tensor q = all[0], k = all[1], v = all[2];
+    const std::int64_t hd = q.size(-1);
+    const double scale = 1.0 / std::sqrt(double(hd));
+    torch::Tensor attn = torch::matmul(q * scale, k.transpose(-2, -1));
+    const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), h);
+    const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), wd);
+    const torch::Tensor rq = q.reshape({b * heads, h, wd, hd});
+    const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, rh});
+    const torch::Tensor relW = torch::einsum("bhwc,wkc->bhwk", {rq, rw});
+    attn = (attn.view({b * heads, h, wd, h, wd}) + relH.unsqueeze(-1) + relW.unsqueeze(-2)).view({b * heads, h * wd, h * wd});
+    attn = attn.softmax(-1);
+    const torch::Tensor out = torch::matmul(attn, v).view({b, heads, h, wd, -1}).permute({0, 2, 3, 1, 4}).reshape({b, h, wd, -1});
+    return linear(w, p + ".proj", out);
+}
+
+torch::Tensor vitBlock(const Weights& w, const Config& c, int i, const torch::Tensor& x)
+{
+    const std::string p = "image_encoder.blocks." + std::to_string(i);
+    const bool global = std::find(c.globalBlocks.begin(), c.globalBlocks.end(), i) != c.globalBlocks.end();
+    torch::Tensor y = layerNorm(w, p + ".norm1", x, 1e-6);
+    if (!global) {
+        // Zero-pad to whole windows (padded tokens take part unmasked, as upstream), attend per window, crop.
+        const std::int64_t b = y.size(0), h = y.size(1), wd = y.size(2), ch = y.size(3), ws = c.windowSize;
+        const std::int64_t ph = (ws - h % ws) % ws, pw = (ws - wd % ws) % ws;
+        if (ph || pw)
+            y = F::pad(y, F::PadFuncOptions({0, 0, 0, pw, 0, ph}));
+        const std::int64_t hp = h + ph, wp = wd + pw;
+        y = y.view({b, hp / ws, ws, wp / ws, ws, ch}).permute({0, 1, 3, 2, 4, 5}).reshape({-1, ws, ws, ch});
+        y = vitAttention(w, p + ".attn", y, c.heads);
+        y = y.view({b, hp / ws, wp / ws, ws, ws, -1}).permute({0, 1, 3, 2, 4, 5}).reshape({b, hp, wp, -1});
+        y = y.index({torch::indexing::Slice(), torch::indexing::Slice(0, h), torch::indexing::Slice(0, wd)});
+    } else {
+        y = vitAttention(w, p + ".attn", y, c.heads);
+    }
+    torch::Tensor out = x + y;
+    const torch::Tensor m = linear(w, p + ".mlp.lin2", geluExact(linear(w, p + ".mlp.lin1", layerNorm(w, p + ".norm2", out, 1e-6))));
+    return out + m;
+}
+
+torch::Tensor neck(const Weights& w, const torch::Tensor& x)
+{
+    torch::Tensor y = conv(w, "image_encoder.neck.0", x);
+    y = layerNorm2d(w, "image_encoder.neck.1", y);
+    y = conv(w, "image_encoder.neck.2", y, 1, 1);
+    return layerNorm2d(w, "image_encoder.neck.3", y);
+}
+
+// ---- Prompt encoder -------------------------------------------------------------------------------------------------
+
+// Random Fourier features of coordinates already scaled to [0, 1]: [sin, cos] of 2 pi (2c - 1) G.
+torch::Tensor fourier(const Weights& w, const torch::Tensor& coords)
+{
+    torch::Tensor c = 2 * coords - 1;
+    c = torch::matmul(c, w.at("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"));
+    c = 2 * M_PI * c;
+    return torch::cat({torch::sin(c), torch::cos(c)}, -1);
+}
+
+torch::Tensor coordsPe(const Weights& w, const Config& c, torch::Tensor coords)
+{
+    coords = coords.clone();
+    coords.select(-1, 0).div_(double(c.imageSize));
+    coords.select(-1, 1).div_(double(c.imageSize));
+    return fourier(w, coords.to(torch::kFloat32));
+}
+
+torch::Tensor densePe(const Weights& w, std::int64_t h, std::int64_t wd)
+{
+    const torch::Tensor grid = torch::ones({h, wd});
+    const torch::Tensor y = (grid.cumsum(0) - 0.5) / double(h);
+    const torch::Tensor x = (grid.cumsum(1) - 0.5) / double(wd);
+    return fourier(w, torch::stack({x, y}, -1)).permute({2, 0, 1}).unsqueeze(0);  // [1, C, h, w]
+}
+
+std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Config& c, const Prompt& p)
+{
+    const std::int64_t dim = c.outChans;
+    std::vector<torch::Tensor> sparse;
+    if (p.points.defined()) {
+        torch::Tensor points = p.points.to(torch::kFloat32) + 0.5;
+        torch::Tensor labels = p.labels.to(torch::kFloat32);
+        if (!p.box.defined()) {  // a padding point stands in for the missing box
+            points = torch::cat({points, torch::zeros({points.size(0), 1, 2})}, 1);
+            labels = torch::cat({labels, -torch::ones({labels.size(0), 1})}, 1);
+        }
+        torch::Tensor e = coordsPe(w, c, points);
+        const torch::Tensor neg1 = (labels == -1).unsqueeze(-1), l0 = (labels == 0).unsqueeze(-1), l1 = (labels == 1).unsqueeze(-1);
+        e = torch::where(neg1, torch::zeros_like(e), e);
+        e = e + neg1 * w.at("prompt_encoder.not_a_point_embed.weight");
+        e = e + l0 * w.at("prompt_encoder.point_embeddings.0.weight");
+        e = e + l1 * w.at("prompt_encoder.point_embeddings.1.weight");
+        sparse.push_back(e);
+    }
+    if (p.box.defined()) {
+        const torch::Tensor corners = (p.box.to(torch::kFloat32) + 0.5).reshape({-1, 2, 2});
+        torch::Tensor e = coordsPe(w, c, corners);
+        e.select(1, 0).add_(w.at("prompt_encoder.point_embeddings.2.weight")[0]);
+        e.select(1, 1).add_(w.at("prompt_encoder.point_embeddings.3.weight")[0]);
+        sparse.push_back(e);
+    }
+    const torch::Tensor sparseAll = sparse.empty() ? torch::empty({1, 0, dim}) : torch::cat(sparse, 1);
+    torch::Tensor dense;
+    if (p.maskInput.defined()) {
+        const std::string m = "prompt_encoder.mask_downscaling.";
+        torch::Tensor x = conv(w, m + "0", p.maskInput.to(torch::kFloat32), 2);
+        x = geluExact(layerNorm2d(w, m + "1", x));
+        x = conv(w, m + "3", x, 2);
+        x = geluExact(layerNorm2d(w, m + "4", x));
+        dense = conv(w, m + "6", x);
+    } else {
+        const std::int64_t side = c.imageSize / c.patchSize;
+        dense = w.at("prompt_encoder.no_mask_embed.weight").reshape({1, -1, 1, 1}).expand({1, dim, side, side});
+    }
+    return {sparseAll, dense};
+}
+
+// ---- Mask decoder ---------------------------------------------------------------------------------------------------
+
+torch::Tensor attention(const Weights& w, const std::string& p, const torch::Tensor& q, const torch::Tensor& k,
+                        const torch::Tensor& v, int heads)
+{
+    auto split = [heads](const torch::Tensor& x) {
+        return x.reshape({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
+    };
+    const torch::Tensor qh = split(linear(w, p + ".q_proj", q));
+    const torch::Tensor kh = split(linear(w, p + ".k_proj", k));
+    const torch::Tensor vh = split(linear(w, p + ".v_proj", v));
+    torch::Tensor attn = torch::matmul(qh, kh.permute({0, 1, 3, 2})) / std::sqrt(double(qh.size(-1)));
+    attn = torch::softmax(attn, -1);
+    torch::Tensor out = torch::matmul(attn, vh).transpose(1, 2);
+    out = out.reshape({out.size(0), out.size(1), -1});
+    return linear(w, p + ".out_proj", out);
+}
+
+torch::Tensor mlpRelu(const Weights& w, const std::string& p, const torch::Tensor& x, int layers)
+{
+    torch::Tensor y = x;
+    for (int i = 0; i < layers; ++i) {
+        y = linear(w, p + ".layers." + std::to_string(i), y);
+        if (i + 1 < layers)
+            y = torch::relu(y);
+    }
+    return y;
+}
+
+}  // namespace
+
+Weights::Weights(StateDict sd, std::string file) : m_sd(std::move(sd)), m_file(std::move(file))
+{
+    for (const auto& [k, t] : m_sd)
+        m_byKey[k] = t;
+}
+
+const torch::Tensor& Weights::at(const std::string& key) const
+{
+    const auto it = m_byKey.find(key);
+    if (it == m_byKey.end())
+        throw CheckpointError(m_file + ": missing key '" + key + "'");
+    return it->second;
+}
+
+Config inferConfig(const Weights& w)
+{
+    Config c;
+    if (w.has("image_encoder.patch_embed.seq.0.c.weight"))
+        throw CheckpointError(w.file() + ": a MobileSAM (vit_t, TinyViT encoder) checkpoint: this build runs the ViT "
+                                         "encoders (vit_b, vit_l, vit_h, MedSAM) only");
+    if (!w.has("image_encoder.patch_embed.proj.weight") || !w.has("mask_decoder.iou_token.weight"))
+        throw CheckpointError(w.file() + ": not a Segment Anything checkpoint (no image_encoder.patch_embed.proj.weight "
+                                         "or mask_decoder.iou_token.weight)");
+    const Shape pe = shapeOf(w.at("image_encoder.patch_embed.proj.weight"));
+    if (pe.size() != 4 || pe[1] != 3 || pe[2] != pe[3])
+        throw CheckpointError(w.file() + ": image_encoder.patch_embed.proj.weight has shape " + shapeText(pe) +
+                              ", expected [C, 3, 16, 16]");
+    c.embedDim = int(pe[0]);
+    c.patchSize = int(pe[2]);
+    while (w.has("image_encoder.blocks." + std::to_string(c.depth) + ".norm1.weight"))
+        ++c.depth;
+    if (c.depth == 0)
+        throw CheckpointError(w.file() + ": no image_encoder blocks");
+    const std::int64_t side = c.imageSize / c.patchSize;
+    for (int i = 0; i < c.depth; ++i) {
+        const std::string k = "image_encoder.blocks." + std::to_string(i) + ".attn.rel_pos_h";
+        const Shape r = shapeOf(w.at(k));
+        if (r.size() != 2 || r[1] <= 0 || c.embedDim % r[1])
+            throw CheckpointError(w.file() + ": " + k + " has shape " + shapeText(r));
+        if (r[0] == 2 * side - 1)
+            c.globalBlocks.push_back(i);
+        else
+            c.windowSize = int((r[0] + 1) / 2);
+        c.heads = int(c.embedDim / r[1]);
+    }
+    c.outChans = int(w.at("image_encoder.neck.0.weight").size(0));
+    c.maskInChans = int(w.at("prompt_encoder.mask_downscaling.3.weight").size(0));
+    while (w.has("mask_decoder.transformer.layers." + std::to_string(c.decoderDepth) + ".norm1.weight"))
+        ++c.decoderDepth;
+    c.decoderMlpDim = int(w.at("mask_decoder.transformer.layers.0.mlp.lin1.weight").size(0));
+    c.iouHiddenDim = int(w.at("mask_decoder.iou_prediction_head.layers.0.weight").size(0));
+    c.maskTokens = int(w.at("mask_decoder.mask_tokens.weight").size(0));
+    const std::vector<int> g = c.globalBlocks;
+    if (c.embedDim == 768 && c.depth == 12 && g == std::vector<int>{2, 5, 8, 11})
+        c.variant = "vit_b";
+    else if (c.embedDim == 1024 && c.depth == 24 && g == std::vector<int>{5, 11, 17, 23})
+        c.variant = "vit_l";
+    else if (c.embedDim == 1280 && c.depth == 32 && g == std::vector<int>{7, 15, 23, 31})
+        c.variant = "vit_h";
+    else
+        c.variant = "custom";
+    return c;
+}
+
+std::vector<std::pair<std::string, Shape>> expectedKeys(const Config& c)
+{
+    KeyList k;
+    const std::int64_t d = c.embedDim, side = c.imageSize / c.patchSize, o = c.outChans;
+    auto add = [&](const std::string& name, Shape s) { k.emplace_back(name, std::move(s)); };
+    auto lin = [&](const std::string& p, std::int64_t out, std::int64_t in, bool bias = true) {
+        add(p + ".weight", {out, in});
+        if (bias)
+            add(p + ".bias", {out});
+    };
+    auto norm = [&](const std::string& p, std::int64_t n) {
+        add(p + ".weight", {n});
+        add(p + ".bias", {n});
+    };
+    add("image_encoder.pos_embed", {1, side, side, d});
+    add("image_encoder.patch_embed.proj.weight", {d, 3, c.patchSize, c.patchSize});
+    add("image_encoder.patch_embed.proj.bias", {d});
+    for (int i = 0; i < c.depth; ++i) {
+        const std::string p = "image_encoder.blocks." + std::to_string(i);
+        const bool global = std::find(c.globalBlocks.begin(), c.globalBlocks.end(), i) != c.globalBlocks.end();
+        const std::int64_t rel = global ? 2 * side - 1 : 2 * c.windowSize - 1;
+        norm(p + ".norm1", d);
+        add(p + ".attn.rel_pos_h", {rel, d / c.heads});
+        add(p + ".attn.rel_pos_w", {rel, d / c.heads});
+        lin(p + ".attn.qkv", 3 * d, d);
+        lin(p + ".attn.proj", d, d);
+        norm(p + ".norm2", d);
+        lin(p + ".mlp.lin1", 4 * d, d);
+        lin(p + ".mlp.lin2", d, 4 * d);
+    }
+    add("image_encoder.neck.0.weight", {o, d, 1, 1});
+    norm("image_encoder.neck.1", o);
+    add("image_encoder.neck.2.weight", {o, o, 3, 3});
+    norm("image_encoder.neck.3", o);
+
+    add("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix", {2, o / 2});
+    for (int i = 0; i < 4; ++i)
+        add("prompt_encoder.point_embeddings." + std::to_string(i) + ".weight", {1, o});
+    add("prompt_encoder.not_a_point_embed.weight", {1, o});
+    const std::int64_t m = c.maskInChans;
+    add("prompt_encoder.mask_downscaling.0.weight", {m / 4, 1, 2, 2});
+    add("prompt_encoder.mask_downscaling.0.bias", {m / 4});
+    norm("prompt_encoder.mask_downscaling.1", m / 4);
+    add("prompt_encoder.mask_downscaling.3.weight", {m, m / 4, 2, 2});
+    add("prompt_encoder.mask_downscaling.3.bias", {m});
+    norm("prompt_encoder.mask_downscaling.4", m);
+    add("prompt_encoder.mask_downscaling.6.weight", {o, m, 1, 1});
+    add("prompt_encoder.mask_downscaling.6.bias", {o});
+    add("prompt_encoder.no_mask_embed.weight", {1, o});
+
+    auto attn = [&](const std::string& p, std::int64_t internal) {
+        lin(p + ".q_proj", internal, o);
+        lin(p + ".k_proj", internal, o);
+        lin(p + ".v_proj", internal, o);
+        lin(p + ".out_proj", o, internal);
+    };
+    for (int i = 0; i < c.decoderDepth; ++i) {
+        const std::string p = "mask_decoder.transformer.layers." + std::to_string(i);
+        attn(p + ".self_attn", o);
+        norm(p + ".norm1", o);
+        attn(p + ".cross_attn_token_to_image", o / 2);
+        norm(p + ".norm2", o);
+        lin(p + ".mlp.lin1", c.decoderMlpDim, o);
+        lin(p + ".mlp.lin2", o, c.decoderMlpDim);
+        norm(p + ".norm3", o);
+        norm(p + ".norm4", o);
+        attn(p + ".cross_attn_image_to_token", o / 2);
+    }
+    attn("mask_decoder.transformer.final_attn_token_to_image", o / 2);
+    norm("mask_decoder.transformer.norm_final_attn", o);
+    add("mask_decoder.iou_token.weight", {1, o});
+    add("mask_decoder.mask_tokens.weight", {c.maskTokens, o});
+    add("mask_decoder.output_upscaling.0.weight", {o, o / 4, 2, 2});
+    add("mask_decoder.output_upscaling.0.bias", {o / 4});
+    norm("mask_decoder.output_upscaling.1", o / 4);
+    add("mask_decoder.output_upscaling.3.weight", {o / 4, o / 8, 2, 2});
+    add("mask_decoder.output_upscaling.3.bias", {o / 8});
+    for (int t = 0; t < c.maskTokens; ++t) {
+        const std::string p = "mask_decoder.output_hypernetworks_mlps." + std::to_string(t) + ".layers.";
+        lin(p + "0", o, o);
+        lin(p + "1", o, o);
+        lin(p + "2", o / 8, o);
+    }
+    lin("mask_decoder.iou_prediction_head.layers.0", c.iouHiddenDim, o);
+    for (int i = 1; i + 1 < c.iouHeadDepth; ++i)
+        lin("mask_decoder.iou_prediction_head.layers." + std::to_string(i), c.iouHiddenDim, c.iouHiddenDim);
+    lin("mask_decoder.iou_prediction_head.layers." + std::to_string(c.iouHeadDepth - 1), c.maskTokens, c.iouHiddenDim);
+    return k;
+}
+
+void checkKeys(const Weights& w, const Config& c)
+{
+    const KeyList want = expectedKeys(c);
+    std::map<std::string, Shape> wanted(want.begin(), want.end());
+    for (const auto& [key, shape] : want) {
+        if (!w.has(key))
+            throw CheckpointError(w.file() + ": key '" + key + "' " + shapeText(shape) + " is missing (a partial or " +
+                                  "different checkpoint; inferred " + c.variant + ")");
+        const Shape got = shapeOf(w.at(key));
+        if (got != shape)
+            throw CheckpointError(w.file() + ": key '" + key + "' has shape " + shapeText(got) + ", expected " +
+                                  shapeText(shape) + " for " + c.variant);
+    }
+    for (const auto& [key, t] : w.all())
+        if (!wanted.count(key))
+            throw CheckpointError(w.file() + ": unexpected key '" + key + "' " + shapeText(shapeOf(t)) + " for " + c.variant);
+}
+
+torch::Tensor encodeImage(const Weights& w, const Config& c, const torch::Tensor& input)
+{
+    torch::Tensor x = conv(w, "image_encoder.patch_embed.proj", input, c.patchSize).permute({0, 2, 3, 1});
+    x = x + w.at("image_encoder.pos_embed");
+    for (int i = 0; i < c.depth; ++i)
+        x = vitBlock(w, c, i, x);
+    return neck(w, x.permute({0, 3, 1, 2}));
+}
+
+std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c, const torch::Tensor& embedding,
+                                               const Prompt& prompt, bool multimask)
+{
+    const auto [sparse, dense] = encodePrompt(w, c, prompt);
+    const torch::Tensor imagePe = densePe(w, embedding.size(2), embedding.size(3));
+    const int heads = c.decoderHeads;
+    // Tokens: IoU token, mask tokens, prompt tokens.
+    const torch::Tensor outputTokens =
+        torch::cat({w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight")}, 0).unsqueeze(0);
+    const torch::Tensor tokens = torch::cat({outputTokens, sparse.to(outputTokens.dtype())}, 1);
+    const torch::Tensor src = embedding + dense;
+    const std::int64_t b = src.size(0), ch = src.size(1), h = src.size(2), wd = src.size(3);
+    // Two-way transformer.
+    torch::Tensor keys = src.flatten(2).permute({0, 2, 1});
+    const torch::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
+    torch::Tensor queries = tokens;
+    for (int i = 0; i < c.decoderDepth; ++i) {
+        const std::string p = "mask_decoder.transformer.layers." + std::to_string(i);
+        if (i == 0) {
+            queries = attention(w, p + ".self_attn", queries, queries, queries, heads);
+        } else {
+            const torch::Tensor q = queries + tokens;
+            queries = queries + attention(w, p + ".self_attn", q, q, queries, heads);
+        }
+        queries = layerNorm(w, p + ".norm1", queries, 1e-5);
+        torch::Tensor q = queries + tokens, k = keys + keyPe;
+        queries = layerNorm(w, p + ".norm2", queries + attention(w, p + ".cross_attn_token_to_image", q, k, keys, heads), 1e-5);
+        const torch::Tensor m = linear(w, p + ".mlp.lin2", torch::relu(linear(w, p + ".mlp.lin1", queries)));
+        queries = layerNorm(w, p + ".norm3", queries + m, 1e-5);
+        q = queries + tokens;
+        k = keys + keyPe;
+        keys = layerNorm(w, p + ".norm4", keys + attention(w, p + ".cross_attn_image_to_token", k, q, queries, heads), 1e-5);
+    }
+    {
+        const torch::Tensor q = queries + tokens, k = keys + keyPe;
+        queries = queries + attention(w, "mask_decoder.transformer.final_attn_token_to_image", q, k, keys, heads);
+        queries = layerNorm(w, "mask_decoder.transformer.norm_final_attn", queries, 1e-5);
+    }
+    const torch::Tensor iouTokenOut = queries.select(1, 0);
+    const torch::Tensor maskTokensOut = queries.narrow(1, 1, c.maskTokens);
+    // Upscale the image tokens and apply each mask token's hypernetwork.
+    torch::Tensor up = keys.transpose(1, 2).reshape({b, ch, h, wd});
+    up = torch::conv_transpose2d(up, w.at("mask_decoder.output_upscaling.0.weight"), w.at("mask_decoder.output_upscaling.0.bias"), 2);
+    up = geluExact(layerNorm2d(w, "mask_decoder.output_upscaling.1", up));
+    up = torch::conv_transpose2d(up, w.at("mask_decoder.output_upscaling.3.weight"), w.at("mask_decoder.output_upscaling.3.bias"), 2);
+    up = geluExact(up);
+    std::vector<torch::Tensor> hyper;
+    for (int t = 0; t < c.maskTokens; ++t)
+        hyper.push_back(mlpRelu(w, "mask_decoder.output_hypernetworks_mlps." + std::to_string(t), maskTokensOut.select(1, t), 3));
+    const torch::Tensor hyperIn = torch::stack(hyper, 1);  // [b, tokens, C/8]
+    const std::int64_t uc = up.size(1), uh = up.size(2), uw = up.size(3);
+    const torch::Tensor masks = torch::matmul(hyperIn, up.view({b, uc, uh * uw})).view({b, -1, uh, uw});
+    const torch::Tensor iou = mlpRelu(w, "mask_decoder.iou_prediction_head", iouTokenOut, c.iouHeadDepth);
+    if (multimask)
+        return {masks.narrow(1, 1, c.maskTokens - 1), iou.narrow(1, 1, c.maskTokens - 1)};
+    return {masks.narrow(1, 0, 1), iou.narrow(1, 0, 1)};
+}
+
+}  // namespace camsight::ml::sam

@@ -1,0 +1,232 @@
+// SAM against ../shared/golden/sam (segment-anything's SamPredictor on tiny random-weight models). Tolerances from its
+// README: input 1e-5 max-abs; embedding, low-res logits and logits 1e-3 max-abs and 1e-4 relative L2; IoU 1e-4;
+// masks may differ only where the golden logit is within 1e-3 of 0; Pillow resize bit-exact.
+
+// Local
+#include "core/image/PillowResize.h"
+#include "core/io/Json.h"
+#include "core/io/Npy.h"
+#include "core/ml/Checkpoint.h"
+#include "core/ml/Sam.h"
+#include "core/ml/internal/SamNet.hpp"
+#include "tests/support/SharedData.h"
+
+// Std
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+using namespace camsight;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path golden() { return test::sharedDir() / "golden/sam"; }
+
+struct Diff {
+    double maxAbs = 0, relL2 = 0;
+};
+
+Diff compare(const std::vector<float>& got, const std::vector<float>& want)
+{
+    EXPECT_EQ(got.size(), want.size());
+    Diff d;
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+        const double e = double(got[i]) - want[i];
+        d.maxAbs = std::max(d.maxAbs, std::fabs(e));
+        num += e * e;
+        den += double(want[i]) * want[i];
+    }
+    d.relL2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    return d;
+}
+
+ml::SamImage loadImage(const fs::path& p)
+{
+    const io::NpyArray a = io::readNpy(p.string());
+    ml::SamImage im;
+    im.height = int(a.shape.at(0));
+    im.width = int(a.shape.at(1));
+    im.rgb.assign(a.bytes.begin(), a.bytes.end());
+    return im;
+}
+
+class SamGolden : public ::testing::Test {
+protected:
+    void SetUp() override { CAMSIGHT_REQUIRE_SHARED("golden/sam"); }
+};
+
+}  // namespace
+
+TEST_F(SamGolden, PillowResizeIsBitExact)
+{
+    const io::NpyArray in = io::readNpy((golden() / "resize_downscale/image.npy").string());
+    const io::NpyArray want = io::readNpy((golden() / "resize_downscale/resized.npy").string());
+    ASSERT_EQ(want.shape, (std::vector<std::size_t>{38, 1024, 3}));  // 41 * 1024 / 1100 = 38.17 -> 38
+    const auto got = image::resizeBilinearPillow(in.bytes.data(), 1100, 41, 3, 1024, 38);
+    EXPECT_EQ(got, want.bytes);
+}
+
+TEST_F(SamGolden, PreprocessingMatchesTheEncoderInput)
+{
+    const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
+    const ml::FloatArray input = sam.preprocess(loadImage(golden() / "sam_tiny_a/image.npy"));
+    const auto want = io::readNpy((golden() / "sam_tiny_a/input.npy").string()).toFloat();
+    const Diff d = compare(input.data, want);
+    EXPECT_LE(d.maxAbs, 1e-5);
+    EXPECT_LE(d.relL2, 1e-6);
+}
+
+TEST_F(SamGolden, EveryPromptCaseMatchesSamPredictor)
+{
+    const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
+    EXPECT_EQ(sam.variant(), "custom");
+    for (const char* caseName : {"sam_tiny_a", "sam_tiny_b"}) {
+        SCOPED_TRACE(caseName);
+        const fs::path dir = golden() / caseName;
+        const ml::SamEmbedding e = sam.encode(loadImage(dir / "image.npy"));
+        const Diff de = compare(e.features.data, io::readNpy((dir / "embedding.npy").string()).toFloat());
+        EXPECT_LE(de.maxAbs, 1e-3);
+        EXPECT_LE(de.relL2, 1e-4);
+        std::printf("  %s embedding: max abs %.2e, rel-L2 %.2e\n", caseName, de.maxAbs, de.relL2);
+        const io::Json manifest = io::Json::parseFile((dir / "manifest.json").string());
+        int cases = 0;
+        for (const io::Json& p : manifest["prompts"].arr) {
+            const std::string name = p["name"].str;
+            SCOPED_TRACE(name);
+            ml::SamPrompts prompts;
+            if (p["point_coords"].type == io::Json::Type::Array)
+                for (std::size_t i = 0; i < p["point_coords"].arr.size(); ++i)
+                    prompts.points.push_back({p["point_coords"][i][0].num, p["point_coords"][i][1].num,
+                                              int(p["point_labels"][i].num)});
+            if (p["box"].type == io::Json::Type::Array)
+                prompts.box = std::array<double, 4>{p["box"][0].num, p["box"][1].num, p["box"][2].num, p["box"][3].num};
+            if (p["mask_input"].type == io::Json::Type::Object) {
+                const io::NpyArray src = io::readNpy((dir / p["mask_input"]["file"].str).string());
+                const auto all = src.toFloat();
+                const std::size_t idx = std::size_t(p["mask_input"]["index"].num);
+                prompts.maskInput = ml::FloatArray({1, 256, 256}, {all.begin() + idx * 65536, all.begin() + (idx + 1) * 65536});
+            }
+            prompts.multimask = p["multimask_output"].boolean;
+            const ml::SamResult r = sam.decode(e, prompts);
+            const Diff dl = compare(r.lowResLogits.data, io::readNpy((dir / (name + "_low_res_logits.npy")).string()).toFloat());
+            EXPECT_LE(dl.maxAbs, 1e-3);
+            EXPECT_LE(dl.relL2, 1e-4);
+            const Diff di = compare(r.iou.data, io::readNpy((dir / (name + "_iou.npy")).string()).toFloat());
+            EXPECT_LE(di.maxAbs, 1e-4);
+            const auto logitsRef = io::readNpy((dir / (name + "_logits.npy")).string()).toFloat();
+            const Diff dg = compare(r.logits.data, logitsRef);
+            EXPECT_LE(dg.maxAbs, 1e-3);
+            EXPECT_LE(dg.relL2, 1e-4);
+            const io::NpyArray masksRef = io::readNpy((dir / (name + "_masks.npy")).string());
+            ASSERT_EQ(r.masks.size(), masksRef.bytes.size());
+            std::size_t differing = 0;
+            for (std::size_t i = 0; i < r.masks.size(); ++i)
+                if ((r.masks[i] != 0) != (masksRef.bytes[i] != 0)) {
+                    ++differing;
+                    EXPECT_LT(std::fabs(logitsRef[i]), 1e-3) << "mask differs at " << i;
+                }
+            std::printf("  %s %-16s low-res %.1e/%.1e  iou %.1e  logits %.1e/%.1e  mask px differing %zu\n", caseName,
+                        name.c_str(), dl.maxAbs, dl.relL2, di.maxAbs, dg.maxAbs, dg.relL2, differing);
+            ++cases;
+        }
+        EXPECT_EQ(cases, 10);
+    }
+}
+
+namespace {
+
+// A state_dict of shape-only (meta) tensors from a key manifest: the real vit_h would be 2.5 GB.
+ml::StateDict metaStateDict(const io::Json& keys)
+{
+    ml::StateDict sd;
+    for (const auto& e : keys.arr) {
+        std::vector<std::int64_t> shape;
+        for (double d : e[1].numbers())
+            shape.push_back(static_cast<std::int64_t>(d));
+        sd.emplace_back(e[0].str, torch::empty(shape, torch::TensorOptions().device(torch::kMeta)));
+    }
+    return sd;
+}
+
+}  // namespace
+
+TEST_F(SamGolden, RealArchitecturesAreRecognisedFromTheirKeys)
+{
+    for (const char* v : {"vit_b", "vit_l", "vit_h"}) {
+        SCOPED_TRACE(v);
+        const io::Json keys = io::Json::parseFile((golden() / (std::string("keys_") + v + ".json")).string());
+        const ml::sam::Weights w(metaStateDict(keys), std::string(v) + ".pth");
+        const ml::sam::Config c = ml::sam::inferConfig(w);
+        EXPECT_EQ(c.variant, v);
+        EXPECT_NO_THROW(ml::sam::checkKeys(w, c));
+        const auto expected = ml::sam::expectedKeys(c);
+        ASSERT_EQ(expected.size(), keys.arr.size());
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            EXPECT_EQ(expected[i].first, keys[i][0].str) << "state_dict position " << i;
+    }
+    // The tiny golden model infers as a custom ViT with the README's configuration.
+    const io::Json tiny = io::Json::parseFile((golden() / "keys_sam_tiny.json").string());
+    const ml::sam::Config c = ml::sam::inferConfig(ml::sam::Weights(metaStateDict(tiny), "tiny"));
+    EXPECT_EQ(c.embedDim, 64);
+    EXPECT_EQ(c.heads, 4);
+    EXPECT_EQ(c.globalBlocks, (std::vector<int>{1, 3}));
+    EXPECT_EQ(c.windowSize, 14);
+    EXPECT_EQ(c.maskInChans, 16);
+}
+
+TEST_F(SamGolden, WrongOrPartialCheckpointsNameTheFirstMismatch)
+{
+    const io::Json keys = io::Json::parseFile((golden() / "keys_vit_b.json").string());
+    ml::StateDict sd = metaStateDict(keys);
+    ml::StateDict partial(sd.begin(), sd.end() - 3);  // a truncated download loses the tail
+    const ml::sam::Weights pw(partial, "part.pth");
+    try {
+        ml::sam::checkKeys(pw, ml::sam::inferConfig(pw));
+        FAIL() << "no error";
+    } catch (const ml::CheckpointError& e) {
+        EXPECT_STREQ(e.what(), "part.pth: key 'mask_decoder.iou_prediction_head.layers.1.bias' [256] is missing "
+                               "(a partial or different checkpoint; inferred vit_b)");
+    }
+    ml::StateDict wrong = sd;
+    wrong[5].second = torch::empty({29, 64}, torch::TensorOptions().device(torch::kMeta));
+    const ml::sam::Weights ww(wrong, "wrong.pth");
+    try {
+        ml::sam::checkKeys(ww, ml::sam::inferConfig(ww));
+        FAIL() << "no error";
+    } catch (const ml::CheckpointError& e) {
+        EXPECT_STREQ(e.what(), ("wrong.pth: key '" + keys[5][0].str + "' has shape [29, 64], expected [27, 64] for vit_b").c_str());
+    }
+    // Not a SAM at all, and a MobileSAM checkpoint this build cannot run yet.
+    CAMSIGHT_REQUIRE_SHARED("golden/cam");
+    EXPECT_THROW(ml::SamModel::load((test::sharedDir() / "golden/cam/cnn_scripted.pt").string()), ml::CheckpointError);
+    try {
+        ml::SamModel::load((golden() / "mobile_sam_tiny.pth").string());
+        FAIL() << "no error";
+    } catch (const ml::CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find("MobileSAM (vit_t"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(SamGolden, EmbeddingSurvivesFloat16Storage)
+{
+    const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
+    const ml::SamEmbedding e = sam.encode(loadImage(golden() / "sam_tiny_b/image.npy"));
+    const std::string path = (test::scratchDir() / "b.emb").string();
+    e.save(path);
+    const ml::SamEmbedding back = ml::SamEmbedding::load(path);
+    EXPECT_EQ(back.features.shape, e.features.shape);
+    EXPECT_EQ(back.inputWidth, e.inputWidth);
+    EXPECT_EQ(back.variant, e.variant);
+    EXPECT_LE(compare(back.features.data, e.features.data).relL2, 1e-3);  // float16: 11-bit mantissa
+    // Decoding from the stored embedding stays within the golden tolerance.
+    ml::SamPrompts p;
+    p.points.push_back({90.5, 100.25, 1});
+    const ml::SamResult r = sam.decode(back, p);
+    const Diff d = compare(r.lowResLogits.data, io::readNpy((golden() / "sam_tiny_b/point1_multi_low_res_logits.npy").string()).toFloat());
+    EXPECT_LE(d.maxAbs, 1e-2);
+    std::printf("  decode from a float16 embedding: low-res logits max abs %.2e, rel-L2 %.2e\n", d.maxAbs, d.relL2);
+}
