@@ -25,5 +25,6 @@ const std::vector<Command>& commands();
 Command versionCommand();
 Command metricsCommand();
 Command camCommand();
+Command samCommand();
 
 }  // namespace camsight::cli

@@ -18,6 +18,7 @@ const std::vector<Command>& commands()
         versionCommand(),
         metricsCommand(),
         camCommand(),
+        samCommand(),
     };
     return all;
 }

@@ -230,3 +230,47 @@ TEST(Cli, CamRefusesBadCallsClearly)
     EXPECT_EQ(cls.code, 2);
     EXPECT_NE(cls.out.find("--class takes a class index"), std::string::npos) << cls.out;
 }
+
+TEST(Cli, SamWritesTheGoldenMasks)
+{
+    CAMSIGHT_REQUIRE_SHARED("golden/sam");
+    const fs::path g = camsight::test::sharedDir() / "golden/sam";
+    const fs::path out = camsight::test::scratchDir() / "sam-golden";
+    const CliRun r = cli("sam --checkpoint " + (g / "sam_tiny.pth").string() + " --image " + (g / "sam_tiny_a/image.npy").string() +
+                         " --box 250,135,430,265.5 --point 260,240.25,0 --out " + out.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    const Json j = Json::parse(r.out);
+    EXPECT_EQ(j["masks"].num, 1);
+    auto near = [](const fs::path& a, const fs::path& b, double tol) {
+        return maxDiff(camsight::io::readNpy(a.string()).toFloat(), camsight::io::readNpy(b.string()).toFloat()) <= tol;
+    };
+    EXPECT_TRUE(near(out / "low_res_logits.npy", g / "sam_tiny_a/box_neg_single_low_res_logits.npy", 1e-3));
+    EXPECT_TRUE(near(out / "logits.npy", g / "sam_tiny_a/box_neg_single_logits.npy", 1e-3));
+    EXPECT_TRUE(near(out / "iou_predictions.npy", g / "sam_tiny_a/box_neg_single_iou.npy", 1e-4));
+    EXPECT_TRUE(near(out / "embedding.npy", g / "sam_tiny_a/embedding.npy", 1e-3));
+    const auto masks = camsight::io::readNpy((out / "masks.npy").string());
+    EXPECT_EQ(masks.type, camsight::io::NpyType::UInt8);
+    EXPECT_EQ(masks.shape, (std::vector<std::size_t>{1, 333, 517}));
+}
+
+TEST(Cli, SamRefusesBadPrompts)
+{
+    const CliRun none = cli("sam --checkpoint x.pth --image y.npy --out /tmp/none");
+    EXPECT_EQ(none.code, 2);
+    EXPECT_NE(none.out.find("give at least one --point"), std::string::npos) << none.out;
+    const CliRun label = cli("sam --checkpoint x.pth --image y.npy --point 1,2,3 --out /tmp/none");
+    EXPECT_EQ(label.code, 2);
+    EXPECT_NE(label.out.find("--point takes X,Y,L"), std::string::npos) << label.out;
+    const CliRun box = cli("sam --checkpoint x.pth --image y.npy --box 5,5,1,1 --out /tmp/none");
+    EXPECT_EQ(box.code, 2);
+    CAMSIGHT_REQUIRE_SHARED("golden/sam");
+    const fs::path g = camsight::test::sharedDir() / "golden/sam";
+    const CliRun outside = cli("sam --checkpoint " + (g / "sam_tiny.pth").string() + " --image " +
+                               (g / "sam_tiny_b/image.npy").string() + " --point 900,10,1 --out /tmp/none");
+    EXPECT_EQ(outside.code, 2);
+    EXPECT_NE(outside.out.find("lies outside the 256 x 256 image"), std::string::npos) << outside.out;
+    const CliRun wrong = cli("sam --checkpoint " + (camsight::test::sharedDir() / "golden/cam/cnn_scripted.pt").string() +
+                             " --image " + (g / "sam_tiny_b/image.npy").string() + " --point 10,10,1 --out /tmp/none");
+    EXPECT_EQ(wrong.code, 1);
+    EXPECT_NE(wrong.out.find("a TorchScript model (torch.jit.save), not a checkpoint"), std::string::npos) << wrong.out;
+}

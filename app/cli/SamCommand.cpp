@@ -1,0 +1,159 @@
+// camsight-cli sam: Segment Anything on one image with point/box/mask prompts.
+
+// Local
+#include "app/cli/Command.h"
+#include "app/cli/Json.h"
+#include "core/io/Npy.h"
+#include "core/ml/Sam.h"
+#ifdef CAMSIGHT_FULL_BUILD
+#include "core/io/ItkFormats.h"
+#endif
+
+// Std
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+
+namespace camsight::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Grey or colour values to 8-bit RGB: 8-bit data as is, anything else scaled from its min-max range.
+ml::SamImage toRgb8(const std::vector<float>& v, int width, int height, int channels, bool alreadyBytes)
+{
+    ml::SamImage im;
+    im.width = width;
+    im.height = height;
+    im.rgb.resize(std::size_t(width) * height * 3);
+    float lo = 0, hi = 255;
+    if (!alreadyBytes && !v.empty()) {
+        const auto [mn, mx] = std::minmax_element(v.begin(), v.end());
+        lo = *mn;
+        hi = *mx;
+    }
+    const float scale = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+    for (std::size_t p = 0; p < std::size_t(width) * height; ++p)
+        for (int c = 0; c < 3; ++c) {
+            const float x = v[p * channels + (channels == 3 ? c : 0)];
+            im.rgb[p * 3 + c] = static_cast<std::uint8_t>(std::clamp(std::floor((x - lo) * scale + 0.5f), 0.0f, 255.0f));
+        }
+    return im;
+}
+
+ml::SamImage readImage(const std::string& path)
+{
+    if (fs::path(path).extension() == ".npy") {
+        const io::NpyArray a = io::readNpy(path);
+        const bool hw3 = a.shape.size() == 3 && a.shape[2] == 3;
+        if (!(a.shape.size() == 2 || hw3))
+            throw std::runtime_error(path + ": an image is H x W or H x W x 3, got " + a.shapeString());
+        return toRgb8(a.toFloat(), int(a.shape[1]), int(a.shape[0]), hw3 ? 3 : 1, a.type == io::NpyType::UInt8);
+    }
+#ifdef CAMSIGHT_FULL_BUILD
+    const io::ImageFile f = io::readImageFile(path);
+    if (f.size[2] != 1)
+        throw std::runtime_error(path + ": a volume of " + std::to_string(f.size[2]) + " slices; SAM takes one 2D image");
+    if (f.components != 1 && f.components != 3)
+        throw std::runtime_error(path + ": " + std::to_string(f.components) + " components per pixel; 1 or 3 are read");
+    bool bytes = true;
+    for (float x : f.pixels)
+        if (x < 0 || x > 255 || x != std::floor(x)) {
+            bytes = false;
+            break;
+        }
+    return toRgb8(f.pixels, int(f.size[0]), int(f.size[1]), f.components, bytes);
+#else
+    throw std::runtime_error(path + ": this engine-only build reads .npy images; PNG and DICOM need the full build");
+#endif
+}
+
+void save(const fs::path& file, const ml::FloatArray& a)
+{
+    io::writeNpy(file.string(), a.data.data(), std::vector<std::size_t>(a.shape.begin(), a.shape.end()));
+}
+
+int run(const Args& args)
+{
+    const std::string checkpoint = args.value("checkpoint");
+    const std::string imagePath = args.value("image");
+    const fs::path out = args.value("out");
+    if (args.has("medsam"))
+        throw UsageError("--medsam: MedSAM's own preprocessing is not built yet; run MedSAM checkpoints without it "
+                         "(SamPredictor preprocessing)");
+    ml::SamPrompts prompts;
+    prompts.multimask = args.has("multimask");
+    for (const std::string& p : args.values("point")) {
+        const auto v = parseNumberList(p, "--point");
+        if (v.size() != 3 || (v[2] != 0 && v[2] != 1))
+            throw UsageError("--point takes X,Y,L with L = 1 (foreground) or 0 (background), got '" + p + "'");
+        prompts.points.push_back({v[0], v[1], int(v[2])});
+    }
+    if (args.has("box")) {
+        const auto v = parseNumberList(args.value("box"), "--box");
+        if (v.size() != 4 || v[2] < v[0] || v[3] < v[1])
+            throw UsageError("--box takes X0,Y0,X1,Y1 with X0 <= X1 and Y0 <= Y1");
+        prompts.box = std::array<double, 4>{v[0], v[1], v[2], v[3]};
+    }
+    if (prompts.points.empty() && !prompts.box)
+        throw UsageError("give at least one --point X,Y,L or a --box X0,Y0,X1,Y1");
+    if (args.has("mask-input")) {
+        const std::string m = args.value("mask-input");
+        const io::NpyArray a = io::readNpy(m);
+        if (a.count() != 256 * 256)
+            throw std::runtime_error(m + ": mask input must be 256 x 256 (or 1 x 256 x 256) low-resolution logits, got " +
+                                     a.shapeString());
+        prompts.maskInput = ml::FloatArray({1, 256, 256}, a.toFloat());
+    }
+    const ml::SamImage image = readImage(imagePath);
+    for (const auto& p : prompts.points)
+        if (p.x < 0 || p.y < 0 || p.x > image.width || p.y > image.height)
+            throw UsageError("--point " + std::to_string(p.x) + "," + std::to_string(p.y) + " lies outside the " +
+                             std::to_string(image.width) + " x " + std::to_string(image.height) + " image");
+    const auto t0 = std::chrono::steady_clock::now();
+    const ml::SamModel sam = ml::SamModel::load(checkpoint);
+    const auto t1 = std::chrono::steady_clock::now();
+    const ml::SamEmbedding e = sam.encode(image);
+    const auto t2 = std::chrono::steady_clock::now();
+    const ml::SamResult r = sam.decode(e, prompts);
+    const auto t3 = std::chrono::steady_clock::now();
+    fs::create_directories(out);
+    save(out / "embedding.npy", e.features);
+    save(out / "low_res_logits.npy", r.lowResLogits);
+    save(out / "iou_predictions.npy", r.iou);
+    save(out / "logits.npy", r.logits);
+    io::writeNpy((out / "masks.npy").string(), r.masks.data(),
+                 std::vector<std::size_t>(r.logits.shape.begin(), r.logits.shape.end()));
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    std::cout << "{\"checkpoint\": " << jsonString(checkpoint) << ", \"variant\": " << jsonString(sam.variant())
+              << ", \"image\": [" << image.width << ", " << image.height << "], \"masks\": " << r.iou.data.size()
+              << ", \"iou_predictions\": [";
+    for (std::size_t i = 0; i < r.iou.data.size(); ++i)
+        std::cout << (i ? ", " : "") << jsonNumber(r.iou.data[i]);
+    std::cout << "], \"load_ms\": " << jsonNumber(ms(t0, t1)) << ", \"encode_ms\": " << jsonNumber(ms(t1, t2))
+              << ", \"decode_ms\": " << jsonNumber(ms(t2, t3)) << ", \"out\": " << jsonString(out.string()) << "}\n";
+    return 0;
+}
+
+}  // namespace
+
+Command samCommand()
+{
+    return {"sam",
+            "Segment Anything masks for point/box prompts (embedding, low_res_logits, iou_predictions, logits, masks .npy)",
+            "--checkpoint F --image IMG [--point X,Y,L]... [--box X0,Y0,X1,Y1] [--mask-input F.npy] [--multimask] --out DIR",
+            {{"checkpoint", true, "SAM ViT-B/L/H or MedSAM checkpoint (torch.save zip or .safetensors)", "F"},
+             {"image", true, ".npy (uint8 H x W x 3 or H x W), PNG, or a DICOM file", "IMG"},
+             {"point", true, "a click in original pixels: x = column, y = row, L = 1 foreground / 0 background; repeatable", "X,Y,L"},
+             {"box", true, "a box in original pixels", "X0,Y0,X1,Y1"},
+             {"mask-input", true, "previous low-resolution logits (1 x 256 x 256) to refine", "F.npy"},
+             {"multimask", false, "three candidate masks with their IoU predictions instead of one"},
+             {"medsam", false, "MedSAM's own preprocessing (not built yet)"},
+             {"out", true, "output folder", "DIR"}},
+            run};
+}
+
+}  // namespace camsight::cli
