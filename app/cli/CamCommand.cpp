@@ -1,6 +1,7 @@
 // camsight-cli cam: a Grad-CAM-family map of a TorchScript classifier for one input.
 
 // Local
+#include "app/cli/Arrays.h"
 #include "app/cli/Command.h"
 #include "app/cli/Json.h"
 #include "core/io/Npy.h"
@@ -68,11 +69,6 @@ Picture readPicture(const std::string& path, const std::string& sliceArg)
     (void)sliceArg;
     throw std::runtime_error(path + ": this engine-only build reads .npy images; PNG, DICOM and NIfTI need the full build");
 #endif
-}
-
-void writeArray(const fs::path& file, const ml::FloatArray& a)
-{
-    io::writeNpy(file.string(), a.data.data(), std::vector<std::size_t>(a.shape.begin(), a.shape.end()));
 }
 
 int run(const Args& args)
@@ -165,9 +161,9 @@ int run(const Args& args)
     const fs::path outDir = args.value("out");
     const ml::CamResult r = ml::computeCam(model, input, opt);
     fs::create_directories(outDir);
-    writeArray(outDir / "cam.npy", r.cam);
-    writeArray(outDir / "raw.npy", r.raw);
-    writeArray(outDir / "logits.npy", r.logits);
+    saveArray(outDir / "cam.npy", r.cam);
+    saveArray(outDir / "raw.npy", r.raw);
+    saveArray(outDir / "logits.npy", r.logits);
     if (geometry) {
         const auto onImage = ml::mapToSlice(*geometry, r.cam.data);
         io::writeNpy((outDir / "cam_image.npy").string(), onImage.data(),

@@ -1,6 +1,7 @@
 // camsight-cli sam: Segment Anything on one image with point/box/mask prompts.
 
 // Local
+#include "app/cli/Arrays.h"
 #include "app/cli/Command.h"
 #include "app/cli/Json.h"
 #include "core/io/Npy.h"
@@ -71,11 +72,6 @@ ml::SamImage readImage(const std::string& path)
 #endif
 }
 
-void save(const fs::path& file, const ml::FloatArray& a)
-{
-    io::writeNpy(file.string(), a.data.data(), std::vector<std::size_t>(a.shape.begin(), a.shape.end()));
-}
-
 int run(const Args& args)
 {
     const std::string checkpoint = args.value("checkpoint");
@@ -121,10 +117,10 @@ int run(const Args& args)
     const ml::SamResult r = sam.decode(e, prompts);
     const auto t3 = std::chrono::steady_clock::now();
     fs::create_directories(out);
-    save(out / "embedding.npy", e.features);
-    save(out / "low_res_logits.npy", r.lowResLogits);
-    save(out / "iou_predictions.npy", r.iou);
-    save(out / "logits.npy", r.logits);
+    saveArray(out / "embedding.npy", e.features);
+    saveArray(out / "low_res_logits.npy", r.lowResLogits);
+    saveArray(out / "iou_predictions.npy", r.iou);
+    saveArray(out / "logits.npy", r.logits);
     io::writeNpy((out / "masks.npy").string(), r.masks.data(),
                  std::vector<std::size_t>(r.logits.shape.begin(), r.logits.shape.end()));
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };

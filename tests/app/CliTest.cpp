@@ -4,6 +4,7 @@
 #include "core/io/Npy.h"
 #include "core/metrics/Report.h"
 #include "tests/support/MiniJson.h"
+#include "tests/support/Checks.h"
 #include "tests/support/SharedData.h"
 
 // Std
@@ -19,6 +20,8 @@
 
 using camsight::test::Json;
 namespace fs = std::filesystem;
+
+using camsight::test::maxDiff;
 
 namespace {
 
@@ -139,15 +142,6 @@ std::vector<float> slicedGolden(const fs::path& file, std::size_t index)
     const auto all = a.toFloat();
     const std::size_t per = all.size() / a.shape.at(0);
     return {all.begin() + index * per, all.begin() + (index + 1) * per};
-}
-
-double maxDiff(const std::vector<float>& a, const std::vector<float>& b)
-{
-    EXPECT_EQ(a.size(), b.size());
-    double m = 0;
-    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-        m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
 }
 
 }  // namespace

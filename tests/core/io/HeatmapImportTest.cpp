@@ -3,6 +3,7 @@
 // Local
 #include "core/io/HeatmapImport.h"
 #include "core/io/Npy.h"
+#include "tests/support/Checks.h"
 #include "tests/support/SharedData.h"
 
 // Std
@@ -12,6 +13,8 @@
 #include <limits>
 
 using namespace camsight;
+
+using camsight::test::errorOf;
 
 namespace {
 
@@ -27,16 +30,6 @@ image::Grid grid(std::size_t nx, std::size_t ny, std::size_t nz)
     image::Grid g;
     g.size = {nx, ny, nz};
     return g;
-}
-
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 }  // namespace

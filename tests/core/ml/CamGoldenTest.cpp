@@ -7,6 +7,7 @@
 #include "core/io/Npy.h"
 #include "core/ml/Cam.h"
 #include "core/ml/Classifier.h"
+#include "tests/support/Checks.h"
 #include "tests/support/SharedData.h"
 
 // Std
@@ -20,6 +21,8 @@
 using namespace camsight;
 namespace fs = std::filesystem;
 
+using camsight::test::maxDiff;
+
 namespace {
 
 fs::path golden() { return test::sharedDir() / "golden/cam"; }
@@ -31,16 +34,6 @@ double maxAbs(const std::vector<float>& v)
     double m = 0;
     for (float x : v)
         m = std::max(m, double(std::fabs(x)));
-    return m;
-}
-
-// Max-abs difference between `got` and `want` (same count required).
-double maxDiff(const std::vector<float>& got, const std::vector<float>& want)
-{
-    EXPECT_EQ(got.size(), want.size());
-    double m = 0;
-    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
-        m = std::max(m, double(std::fabs(got[i] - want[i])));
     return m;
 }
 

@@ -10,6 +10,7 @@
 #include "core/ml/Cam.h"
 #include "core/ml/Classifier.h"
 #include "core/ml/Sidecar.h"
+#include "tests/support/Checks.h"
 #include "tests/support/SharedData.h"
 
 // Std
@@ -20,6 +21,8 @@
 #include <fstream>
 
 using namespace camsight;
+
+using camsight::test::errorOf;
 
 namespace {
 
@@ -35,16 +38,6 @@ ml::FloatArray fromTensor(const torch::Tensor& t)
     const torch::Tensor c = t.contiguous();
     return {std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()),
             std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
-}
-
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 // A 3x3 convolution block (conv + relu) with fixed random weights.

@@ -10,6 +10,7 @@
 #include "core/io/Json.h"
 #include "core/ml/Checkpoint.h"
 #include "core/ml/internal/Checkpoint.hpp"
+#include "tests/support/Checks.h"
 #include "tests/support/SharedData.h"
 
 // Std
@@ -19,6 +20,8 @@
 #include <fstream>
 
 using namespace camsight;
+
+using camsight::test::errorOf;
 
 namespace {
 
@@ -77,16 +80,6 @@ template <class T>
 std::string raw(const std::vector<T>& v)
 {
     return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-}
-
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 }  // namespace
