@@ -141,7 +141,7 @@ Command samCommand()
     return {"sam",
             "Segment Anything masks for point/box prompts (embedding, low_res_logits, iou_predictions, logits, masks .npy)",
             "--checkpoint F --image IMG [--point X,Y,L]... [--box X0,Y0,X1,Y1] [--mask-input F.npy] [--multimask] --out DIR",
-            {{"checkpoint", true, "SAM ViT-B/L/H or MedSAM checkpoint (torch.save zip or .safetensors)", "F"},
+            {{"checkpoint", true, "SAM ViT-B/L/H, MobileSAM (vit_t) or MedSAM checkpoint (torch.save zip or .safetensors)", "F"},
              {"image", true, ".npy (uint8 H x W x 3 or H x W), PNG, or a DICOM file", "IMG"},
              {"point", true, "a click in original pixels: x = column, y = row, L = 1 foreground / 0 background; repeatable", "X,Y,L"},
              {"box", true, "a box in original pixels", "X0,Y0,X1,Y1"},

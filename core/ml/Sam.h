@@ -51,7 +51,7 @@ struct SamResult {
     std::vector<std::uint8_t> masks;  ///< [K, H, W], logits > 0
 };
 
-/// Segment Anything (SAM ViT-B/L/H and MedSAM checkpoints) running in LibTorch on the CPU, equal to the reference
+/// Segment Anything (SAM ViT-B/L/H, MobileSAM vit_t and MedSAM checkpoints) in LibTorch on the CPU, equal to the reference
 /// SamPredictor. The architecture is read from the checkpoint's keys and shapes.
 class SamModel {
 public:
@@ -61,7 +61,7 @@ public:
     SamModel& operator=(SamModel&&) noexcept;
     ~SamModel();
 
-    std::string variant() const;  ///< "vit_b", "vit_l", "vit_h" or "custom"
+    std::string variant() const;  ///< "vit_b", "vit_l", "vit_h", "vit_t", or "custom" / "custom_t" for other sizes
 
     /// The reference preprocessing (Pillow bilinear resize of the longest side to 1024, pixel mean/std, zero padding
     /// at the bottom and right) and the image encoder.

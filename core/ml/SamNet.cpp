@@ -113,6 +113,106 @@ torch::Tensor neck(const Weights& w, const torch::Tensor& x)
     return layerNorm2d(w, "image_encoder.neck.3", y);
 }
 
+// ---- TinyViT image encoder (MobileSAM vit_t) ------------------------------------------------------------------------
+
+// Conv2d (no bias) + BatchNorm in eval mode (running statistics, eps 1e-5).
+torch::Tensor convBn(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t stride, std::int64_t pad,
+                     std::int64_t groups = 1)
+{
+    const torch::Tensor y = torch::conv2d(x, w.at(p + ".c.weight"), {}, stride, pad, 1, groups);
+    return torch::batch_norm(y, w.at(p + ".bn.weight"), w.at(p + ".bn.bias"), w.at(p + ".bn.running_mean"),
+                             w.at(p + ".bn.running_var"), false, 0.1, 1e-5, false);
+}
+
+// [B, C, H, W] -> [B, H * W, C'] (PatchMerging); `lastStride1`: the merging that feeds the last stage keeps the size.
+torch::Tensor patchMerging(const Weights& w, const std::string& p, const torch::Tensor& x, bool lastStride1)
+{
+    const std::int64_t outDim = w.at(p + ".conv2.c.weight").size(0);
+    torch::Tensor y = geluExact(convBn(w, p + ".conv1", x, 1, 0));
+    y = geluExact(convBn(w, p + ".conv2", y, lastStride1 ? 1 : 2, 1, outDim));
+    y = convBn(w, p + ".conv3", y, 1, 0);
+    return y.flatten(2).transpose(1, 2);
+}
+
+// Window attention with learned per-offset biases; x: [B, N, C] with N = ws * ws.
+torch::Tensor tinyAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads, int ws)
+{
+    const std::int64_t b = x.size(0), n = x.size(1), c = x.size(2);
+    const std::int64_t keyDim = c / heads, d = keyDim;
+    const torch::Tensor y = layerNorm(w, p + ".norm", x, 1e-5);
+    const auto parts = linear(w, p + ".qkv", y).view({b, n, heads, -1}).split_with_sizes({keyDim, keyDim, d}, 3);
+    const torch::Tensor q = parts[0].permute({0, 2, 1, 3}), k = parts[1].permute({0, 2, 1, 3}), v = parts[2].permute({0, 2, 1, 3});
+    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of the window.
+    const torch::Tensor pos = torch::arange(ws * ws);
+    const torch::Tensor py = pos.div(ws, "floor"), px = pos.remainder(ws);
+    const torch::Tensor idx = ((py.unsqueeze(1) - py.unsqueeze(0)).abs() * ws + (px.unsqueeze(1) - px.unsqueeze(0)).abs());
+    const torch::Tensor bias = w.at(p + ".attention_biases").index({torch::indexing::Slice(), idx});  // [heads, N, N]
+    torch::Tensor attn = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(keyDim))) + bias;
+    attn = attn.softmax(-1);
+    const torch::Tensor out = torch::matmul(attn, v).transpose(1, 2).reshape({b, n, heads * d});
+    return linear(w, p + ".proj", out);
+}
+
+torch::Tensor tinyBlock(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t res, int heads, int ws)
+{
+    const std::int64_t b = x.size(0), l = x.size(1), c = x.size(2);
+    torch::Tensor y;
+    if (res == ws) {
+        y = tinyAttention(w, p + ".attn", x, heads, ws);
+    } else {
+        // Zero-pad to whole windows; the attention's LayerNorm comes after the padding (padded tokens take part).
+        y = x.view({b, res, res, c});
+        const std::int64_t pad = (ws - res % ws) % ws, pr = res + pad, nw = pr / ws;
+        if (pad)
+            y = F::pad(y, F::PadFuncOptions({0, 0, 0, pad, 0, pad}));
+        y = y.view({b, nw, ws, nw, ws, c}).transpose(2, 3).reshape({b * nw * nw, ws * ws, c});
+        y = tinyAttention(w, p + ".attn", y, heads, ws);
+        y = y.view({b, nw, nw, ws, ws, c}).transpose(2, 3).reshape({b, pr, pr, c});
+        if (pad)
+            y = y.index({torch::indexing::Slice(), torch::indexing::Slice(0, res), torch::indexing::Slice(0, res)}).contiguous();
+        y = y.view({b, l, c});
+    }
+    torch::Tensor out = x + y;
+    out = convBn(w, p + ".local_conv", out.transpose(1, 2).reshape({b, c, res, res}), 1, 1, c);  // no residual
+    out = out.view({b, c, l}).transpose(1, 2);
+    const torch::Tensor m = linear(w, p + ".mlp.fc2", geluExact(linear(w, p + ".mlp.fc1", layerNorm(w, p + ".mlp.norm", out, 1e-5))));
+    return out + m;
+}
+
+torch::Tensor encodeTinyVit(const Weights& w, const Config& c, const torch::Tensor& input)
+{
+    const std::string e = "image_encoder.";
+    torch::Tensor x = geluExact(convBn(w, e + "patch_embed.seq.0", input, 2, 1));
+    x = convBn(w, e + "patch_embed.seq.2", x, 2, 1);
+    std::int64_t res = c.imageSize / 4;
+    const int stages = int(c.tinyDims.size());
+    // Stage 0: MBConv blocks on the [B, C, H, W] map.
+    for (int j = 0; j < c.tinyDepths[0]; ++j) {
+        const std::string p = e + "layers.0.blocks." + std::to_string(j);
+        torch::Tensor y = geluExact(convBn(w, p + ".conv1", x, 1, 0));
+        y = geluExact(convBn(w, p + ".conv2", y, 1, 1, y.size(1)));
+        y = convBn(w, p + ".conv3", y, 1, 0);
+        x = geluExact(y + x);
+    }
+    x = patchMerging(w, e + "layers.0.downsample", x, stages == 2);
+    res = stages == 2 ? res : res / 2;
+    for (int i = 1; i < stages; ++i) {
+        for (int j = 0; j < c.tinyDepths[i]; ++j)
+            x = tinyBlock(w, e + "layers." + std::to_string(i) + ".blocks." + std::to_string(j), x, res, c.tinyHeads[i],
+                          c.tinyWindows[i]);
+        if (i + 1 < stages) {
+            const bool last = i + 2 == stages;  // the merging that feeds the last stage has stride 1
+            const torch::Tensor map = x.transpose(1, 2).reshape({x.size(0), x.size(2), res, res});
+            x = patchMerging(w, e + "layers." + std::to_string(i) + ".downsample", map, last);
+            if (!last)
+                res /= 2;
+        }
+    }
+    const std::int64_t side = c.imageSize / c.patchSize;
+    x = x.view({x.size(0), side, side, x.size(2)}).permute({0, 3, 1, 2});
+    return neck(w, x);
+}
+
 // ---- Prompt encoder -------------------------------------------------------------------------------------------------
 
 // Random Fourier features of coordinates already scaled to [0, 1]: [sin, cos] of 2 pi (2c - 1) G.
@@ -230,10 +330,52 @@ const torch::Tensor& Weights::at(const std::string& key) const
 Config inferConfig(const Weights& w)
 {
     Config c;
-    if (w.has("image_encoder.patch_embed.seq.0.c.weight"))
-        throw CheckpointError(w.file() + ": a MobileSAM (vit_t, TinyViT encoder) checkpoint: this build runs the ViT "
-                                         "encoders (vit_b, vit_l, vit_h, MedSAM) only");
-    if (!w.has("image_encoder.patch_embed.proj.weight") || !w.has("mask_decoder.iou_token.weight"))
+    if (!w.has("mask_decoder.iou_token.weight") || !w.has("prompt_encoder.mask_downscaling.3.weight") ||
+        !w.has("image_encoder.neck.0.weight"))
+        throw CheckpointError(w.file() + ": not a Segment Anything checkpoint (no mask_decoder.iou_token.weight, "
+                                         "prompt_encoder or image_encoder.neck keys)");
+    auto decoderConfig = [&]() {
+        c.outChans = int(w.at("image_encoder.neck.0.weight").size(0));
+        c.maskInChans = int(w.at("prompt_encoder.mask_downscaling.3.weight").size(0));
+        while (w.has("mask_decoder.transformer.layers." + std::to_string(c.decoderDepth) + ".norm1.weight"))
+            ++c.decoderDepth;
+        c.decoderMlpDim = int(w.at("mask_decoder.transformer.layers.0.mlp.lin1.weight").size(0));
+        c.iouHiddenDim = int(w.at("mask_decoder.iou_prediction_head.layers.0.weight").size(0));
+        c.maskTokens = int(w.at("mask_decoder.mask_tokens.weight").size(0));
+    };
+    if (w.has("image_encoder.patch_embed.seq.0.c.weight")) {
+        // MobileSAM's TinyViT: stage widths, depths, heads (rows of attention_biases) and windows (its columns).
+        c.tinyVit = true;
+        for (int i = 0; w.has("image_encoder.layers." + std::to_string(i) + ".blocks.0." + (i ? "attn.norm.weight" : "conv1.c.weight")); ++i) {
+            const std::string p = "image_encoder.layers." + std::to_string(i) + ".blocks.";
+            int depth = 0;
+            while (w.has(p + std::to_string(depth) + (i ? ".attn.norm.weight" : ".conv1.c.weight")))
+                ++depth;
+            c.tinyDepths.push_back(depth);
+            if (i == 0) {
+                c.tinyDims.push_back(int(w.at(p + "0.conv1.c.weight").size(1)));
+                c.tinyHeads.push_back(0);
+                c.tinyWindows.push_back(0);
+            } else {
+                const Shape ab = shapeOf(w.at(p + "0.attn.attention_biases"));
+                const int ws = int(std::lround(std::sqrt(double(ab.at(1)))));
+                if (ws * ws != ab.at(1))
+                    throw CheckpointError(w.file() + ": " + p + "0.attn.attention_biases has shape " + shapeText(ab));
+                c.tinyDims.push_back(int(w.at(p + "0.attn.norm.weight").size(0)));
+                c.tinyHeads.push_back(int(ab.at(0)));
+                c.tinyWindows.push_back(ws);
+            }
+        }
+        if (c.tinyDims.size() < 2)
+            throw CheckpointError(w.file() + ": a TinyViT encoder with fewer than two stages");
+        c.patchSize = 16;  // the embedding grid is 64 x 64, as for the ViT
+        decoderConfig();
+        c.variant = c.tinyDims == std::vector<int>{64, 128, 160, 320} && c.tinyDepths == std::vector<int>{2, 2, 6, 2}
+                        ? "vit_t"
+                        : "custom_t";
+        return c;
+    }
+    if (!w.has("image_encoder.patch_embed.proj.weight"))
         throw CheckpointError(w.file() + ": not a Segment Anything checkpoint (no image_encoder.patch_embed.proj.weight "
                                          "or mask_decoder.iou_token.weight)");
     const Shape pe = shapeOf(w.at("image_encoder.patch_embed.proj.weight"));
@@ -258,13 +400,7 @@ Config inferConfig(const Weights& w)
             c.windowSize = int((r[0] + 1) / 2);
         c.heads = int(c.embedDim / r[1]);
     }
-    c.outChans = int(w.at("image_encoder.neck.0.weight").size(0));
-    c.maskInChans = int(w.at("prompt_encoder.mask_downscaling.3.weight").size(0));
-    while (w.has("mask_decoder.transformer.layers." + std::to_string(c.decoderDepth) + ".norm1.weight"))
-        ++c.decoderDepth;
-    c.decoderMlpDim = int(w.at("mask_decoder.transformer.layers.0.mlp.lin1.weight").size(0));
-    c.iouHiddenDim = int(w.at("mask_decoder.iou_prediction_head.layers.0.weight").size(0));
-    c.maskTokens = int(w.at("mask_decoder.mask_tokens.weight").size(0));
+    decoderConfig();
     const std::vector<int> g = c.globalBlocks;
     if (c.embedDim == 768 && c.depth == 12 && g == std::vector<int>{2, 5, 8, 11})
         c.variant = "vit_b";
@@ -291,6 +427,51 @@ std::vector<std::pair<std::string, Shape>> expectedKeys(const Config& c)
         add(p + ".weight", {n});
         add(p + ".bias", {n});
     };
+    auto convBnKeys = [&](const std::string& p, std::int64_t out, std::int64_t inPerGroup, std::int64_t k) {
+        add(p + ".c.weight", {out, inPerGroup, k, k});
+        norm(p + ".bn", out);
+        add(p + ".bn.running_mean", {out});
+        add(p + ".bn.running_var", {out});
+        add(p + ".bn.num_batches_tracked", {});
+    };
+    std::int64_t lastDim = d;
+    if (c.tinyVit) {
+        const auto& dims = c.tinyDims;
+        const std::string e = "image_encoder.";
+        convBnKeys(e + "patch_embed.seq.0", dims[0] / 2, 3, 3);
+        convBnKeys(e + "patch_embed.seq.2", dims[0], dims[0] / 2, 3);
+        for (std::size_t i = 0; i < dims.size(); ++i) {
+            const std::int64_t dim = dims[i];
+            const std::string p = e + "layers." + std::to_string(i);
+            for (int j = 0; j < c.tinyDepths[i]; ++j) {
+                const std::string b = p + ".blocks." + std::to_string(j);
+                if (i == 0) {
+                    convBnKeys(b + ".conv1", 4 * dim, dim, 1);
+                    convBnKeys(b + ".conv2", 4 * dim, 1, 3);
+                    convBnKeys(b + ".conv3", dim, 4 * dim, 1);
+                } else {
+                    const std::int64_t ws = c.tinyWindows[i];
+                    add(b + ".attn.attention_biases", {c.tinyHeads[i], ws * ws});
+                    norm(b + ".attn.norm", dim);
+                    lin(b + ".attn.qkv", 3 * dim, dim);
+                    lin(b + ".attn.proj", dim, dim);
+                    norm(b + ".mlp.norm", dim);
+                    lin(b + ".mlp.fc1", 4 * dim, dim);
+                    lin(b + ".mlp.fc2", dim, 4 * dim);
+                    convBnKeys(b + ".local_conv", dim, 1, 3);
+                }
+            }
+            if (i + 1 < dims.size()) {
+                const std::int64_t next = dims[i + 1];
+                convBnKeys(p + ".downsample.conv1", next, dim, 1);
+                convBnKeys(p + ".downsample.conv2", next, 1, 3);
+                convBnKeys(p + ".downsample.conv3", next, next, 1);
+            }
+        }
+        lastDim = dims.back();
+        norm(e + "norm_head", lastDim);
+        lin(e + "head", 1000, lastDim);  // the ImageNet head TinyViT keeps in its state_dict (unused)
+    } else {
     add("image_encoder.pos_embed", {1, side, side, d});
     add("image_encoder.patch_embed.proj.weight", {d, 3, c.patchSize, c.patchSize});
     add("image_encoder.patch_embed.proj.bias", {d});
@@ -307,7 +488,8 @@ std::vector<std::pair<std::string, Shape>> expectedKeys(const Config& c)
         lin(p + ".mlp.lin1", 4 * d, d);
         lin(p + ".mlp.lin2", d, 4 * d);
     }
-    add("image_encoder.neck.0.weight", {o, d, 1, 1});
+    }
+    add("image_encoder.neck.0.weight", {o, lastDim, 1, 1});
     norm("image_encoder.neck.1", o);
     add("image_encoder.neck.2.weight", {o, o, 3, 3});
     norm("image_encoder.neck.3", o);
@@ -387,6 +569,8 @@ void checkKeys(const Weights& w, const Config& c)
 
 torch::Tensor encodeImage(const Weights& w, const Config& c, const torch::Tensor& input)
 {
+    if (c.tinyVit)
+        return encodeTinyVit(w, c, input);
     torch::Tensor x = conv(w, "image_encoder.patch_embed.proj", input, c.patchSize).permute({0, 2, 3, 1});
     x = x + w.at("image_encoder.pos_embed");
     for (int i = 0; i < c.depth; ++i)

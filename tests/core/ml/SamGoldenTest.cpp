@@ -156,7 +156,7 @@ ml::StateDict metaStateDict(const io::Json& keys)
 
 TEST_F(SamGolden, RealArchitecturesAreRecognisedFromTheirKeys)
 {
-    for (const char* v : {"vit_b", "vit_l", "vit_h"}) {
+    for (const char* v : {"vit_b", "vit_l", "vit_h", "vit_t"}) {
         SCOPED_TRACE(v);
         const io::Json keys = io::Json::parseFile((golden() / (std::string("keys_") + v + ".json")).string());
         const ml::sam::Weights w(metaStateDict(keys), std::string(v) + ".pth");
@@ -168,7 +168,15 @@ TEST_F(SamGolden, RealArchitecturesAreRecognisedFromTheirKeys)
         for (std::size_t i = 0; i < expected.size(); ++i)
             EXPECT_EQ(expected[i].first, keys[i][0].str) << "state_dict position " << i;
     }
-    // The tiny golden model infers as a custom ViT with the README's configuration.
+    // The tiny golden models infer as custom encoders with the README's configurations.
+    const io::Json tinyT = io::Json::parseFile((golden() / "keys_mobile_sam_tiny.json").string());
+    const ml::sam::Weights wt(metaStateDict(tinyT), "tiny_t");
+    const ml::sam::Config ct = ml::sam::inferConfig(wt);
+    EXPECT_EQ(ct.tinyDims, (std::vector<int>{16, 32, 64, 80}));
+    EXPECT_EQ(ct.tinyDepths, (std::vector<int>{1, 1, 2, 1}));
+    EXPECT_EQ(ct.tinyHeads, (std::vector<int>{0, 2, 2, 4}));
+    EXPECT_EQ(ct.tinyWindows, (std::vector<int>{0, 7, 14, 7}));
+    EXPECT_NO_THROW(ml::sam::checkKeys(wt, ct));
     const io::Json tiny = io::Json::parseFile((golden() / "keys_sam_tiny.json").string());
     const ml::sam::Config c = ml::sam::inferConfig(ml::sam::Weights(metaStateDict(tiny), "tiny"));
     EXPECT_EQ(c.embedDim, 64);
@@ -200,15 +208,38 @@ TEST_F(SamGolden, WrongOrPartialCheckpointsNameTheFirstMismatch)
     } catch (const ml::CheckpointError& e) {
         EXPECT_STREQ(e.what(), ("wrong.pth: key '" + keys[5][0].str + "' has shape [29, 64], expected [27, 64] for vit_b").c_str());
     }
-    // Not a SAM at all, and a MobileSAM checkpoint this build cannot run yet.
+    // Not a SAM at all.
     CAMSIGHT_REQUIRE_SHARED("golden/cam");
     EXPECT_THROW(ml::SamModel::load((test::sharedDir() / "golden/cam/cnn_scripted.pt").string()), ml::CheckpointError);
-    try {
-        ml::SamModel::load((golden() / "mobile_sam_tiny.pth").string());
-        FAIL() << "no error";
-    } catch (const ml::CheckpointError& e) {
-        EXPECT_NE(std::string(e.what()).find("MobileSAM (vit_t"), std::string::npos) << e.what();
-    }
+}
+
+TEST_F(SamGolden, MobileSamMatchesItsPredictor)
+{
+    const ml::SamModel sam = ml::SamModel::load((golden() / "mobile_sam_tiny.pth").string());
+    EXPECT_EQ(sam.variant(), "custom_t");
+    const fs::path dir = golden() / "mobile_sam_tiny_a";
+    const ml::SamEmbedding e = sam.encode(loadImage(golden() / "sam_tiny_a/image.npy"));
+    const Diff de = compare(e.features.data, io::readNpy((dir / "embedding.npy").string()).toFloat());
+    EXPECT_LE(de.maxAbs, 1e-3);
+    EXPECT_LE(de.relL2, 1e-4);
+    ml::SamPrompts p;
+    p.points.push_back({181.25, 130.5, 1});
+    p.multimask = false;
+    const ml::SamResult r = sam.decode(e, p);
+    const Diff dl = compare(r.lowResLogits.data, io::readNpy((dir / "point1_single_low_res_logits.npy").string()).toFloat());
+    EXPECT_LE(dl.maxAbs, 1e-3);
+    EXPECT_LE(dl.relL2, 1e-4);
+    EXPECT_LE(compare(r.iou.data, io::readNpy((dir / "point1_single_iou.npy").string()).toFloat()).maxAbs, 1e-4);
+    const auto logitsRef = io::readNpy((dir / "point1_single_logits.npy").string()).toFloat();
+    const Diff dg = compare(r.logits.data, logitsRef);
+    EXPECT_LE(dg.maxAbs, 1e-3);
+    EXPECT_LE(dg.relL2, 1e-4);
+    const io::NpyArray masksRef = io::readNpy((dir / "point1_single_masks.npy").string());
+    for (std::size_t i = 0; i < r.masks.size(); ++i)
+        if ((r.masks[i] != 0) != (masksRef.bytes[i] != 0))
+            EXPECT_LT(std::fabs(logitsRef[i]), 1e-3) << "mask differs at " << i;
+    std::printf("  mobile_sam_tiny_a embedding %.1e/%.1e, low-res %.1e/%.1e, logits %.1e/%.1e\n", de.maxAbs, de.relL2,
+                dl.maxAbs, dl.relL2, dg.maxAbs, dg.relL2);
 }
 
 TEST_F(SamGolden, EmbeddingSurvivesFloat16Storage)
