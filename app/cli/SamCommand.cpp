@@ -77,9 +77,6 @@ int run(const Args& args)
     const std::string checkpoint = args.value("checkpoint");
     const std::string imagePath = args.value("image");
     const fs::path out = args.value("out");
-    if (args.has("medsam"))
-        throw UsageError("--medsam: MedSAM's own preprocessing is not built yet; run MedSAM checkpoints without it "
-                         "(SamPredictor preprocessing)");
     ml::SamPrompts prompts;
     prompts.multimask = args.has("multimask");
     for (const std::string& p : args.values("point")) {
@@ -112,7 +109,7 @@ int run(const Args& args)
     const auto t0 = std::chrono::steady_clock::now();
     const ml::SamModel sam = ml::SamModel::load(checkpoint);
     const auto t1 = std::chrono::steady_clock::now();
-    const ml::SamEmbedding e = sam.encode(image);
+    const ml::SamEmbedding e = args.has("medsam") ? sam.encodeMedSam(image) : sam.encode(image);
     const auto t2 = std::chrono::steady_clock::now();
     const ml::SamResult r = sam.decode(e, prompts);
     const auto t3 = std::chrono::steady_clock::now();
@@ -121,6 +118,8 @@ int run(const Args& args)
     saveArray(out / "low_res_logits.npy", r.lowResLogits);
     saveArray(out / "iou_predictions.npy", r.iou);
     saveArray(out / "logits.npy", r.logits);
+    if (!r.probabilities.empty())
+        saveArray(out / "prob.npy", r.probabilities);
     io::writeNpy((out / "masks.npy").string(), r.masks.data(),
                  std::vector<std::size_t>(r.logits.shape.begin(), r.logits.shape.end()));
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
@@ -140,14 +139,15 @@ Command samCommand()
 {
     return {"sam",
             "Segment Anything masks for point/box prompts (embedding, low_res_logits, iou_predictions, logits, masks .npy)",
-            "--checkpoint F --image IMG [--point X,Y,L]... [--box X0,Y0,X1,Y1] [--mask-input F.npy] [--multimask] --out DIR",
+            "--checkpoint F --image IMG [--point X,Y,L]... [--box X0,Y0,X1,Y1] [--mask-input F.npy] [--multimask] [--medsam] --out DIR",
             {{"checkpoint", true, "SAM ViT-B/L/H, MobileSAM (vit_t) or MedSAM checkpoint (torch.save zip or .safetensors)", "F"},
              {"image", true, ".npy (uint8 H x W x 3 or H x W), PNG, or a DICOM file", "IMG"},
              {"point", true, "a click in original pixels: x = column, y = row, L = 1 foreground / 0 background; repeatable", "X,Y,L"},
              {"box", true, "a box in original pixels", "X0,Y0,X1,Y1"},
              {"mask-input", true, "previous low-resolution logits (1 x 256 x 256) to refine", "F.npy"},
              {"multimask", false, "three candidate masks with their IoU predictions instead of one"},
-             {"medsam", false, "MedSAM's own preprocessing (not built yet)"},
+             {"medsam", false, "MedSAM's inference preprocessing (1024 x 1024 cubic spline, [0, 1]; sigmoid > 0.5; also "
+                               "writes prob.npy)"},
              {"out", true, "output folder", "DIR"}},
             run};
 }

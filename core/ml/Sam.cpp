@@ -2,10 +2,12 @@
 
 // Local
 #include "core/image/PillowResize.h"
+#include "core/image/SplineResize.h"
 #include "core/ml/internal/SamNet.hpp"
 #include "core/ml/internal/TorchClassifier.hpp"
 
 // Std
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -84,6 +86,46 @@ SamEmbedding SamModel::encode(const SamImage& image) const
     return e;
 }
 
+std::vector<std::uint8_t> SamModel::medsamResize(const SamImage& image)
+{
+    if (image.width <= 0 || image.height <= 0 || image.rgb.size() != std::size_t(image.width) * image.height * 3)
+        throw std::invalid_argument("MedSAM takes an RGB image of width x height x 3 bytes");
+    constexpr std::size_t side = 1024;
+    std::vector<std::uint8_t> out(side * side * 3);
+    std::vector<double> plane(std::size_t(image.width) * image.height);
+    std::vector<std::uint8_t> previous;
+    for (int c = 0; c < 3; ++c) {
+        for (std::size_t i = 0; i < plane.size(); ++i)
+            plane[i] = image.rgb[i * 3 + std::size_t(c)];
+        const std::vector<double> r = image::resizeCubicSpline(plane, std::size_t(image.width), std::size_t(image.height), side, side);
+        for (std::size_t i = 0; i < r.size(); ++i)
+            out[i * 3 + std::size_t(c)] = static_cast<std::uint8_t>(r[i]);  // astype(np.uint8): truncation
+    }
+    return out;
+}
+
+SamEmbedding SamModel::encodeMedSam(const SamImage& image) const
+{
+    const std::vector<std::uint8_t> img = medsamResize(image);
+    const auto [mn, mx] = std::minmax_element(img.begin(), img.end());
+    const double lo = *mn, range = std::max(double(*mx) - lo, 1e-8);
+    constexpr int side = 1024;
+    FloatArray input({1, 3, side, side});
+    for (int c = 0; c < 3; ++c)
+        for (std::size_t i = 0; i < std::size_t(side) * side; ++i)
+            input.data[std::size_t(c) * side * side + i] = static_cast<float>((double(img[i * 3 + std::size_t(c)]) - lo) / range);
+    c10::InferenceMode inference;
+    SamEmbedding e;
+    e.features = toArray(sam::encodeImage(m_impl->weights, m_impl->config, toTensor(input)));
+    e.originalWidth = image.width;
+    e.originalHeight = image.height;
+    e.inputWidth = side;
+    e.inputHeight = side;
+    e.variant = m_impl->config.variant;
+    e.medsam = true;
+    return e;
+}
+
 SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) const
 {
     const sam::Config& c = m_impl->config;
@@ -93,7 +135,8 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
     if (prompts.points.empty() && !prompts.box)
         throw std::invalid_argument("a SAM prompt needs at least one point or a box");
     c10::InferenceMode inference;
-    // Coordinates into the resized frame: x by neww / W, y by newh / H (float64, then float32), as apply_coords.
+    // Coordinates into the resized frame: x by neww / W, y by newh / H (float64, then float32), as apply_coords;
+    // MedSAM: box / [W, H, W, H] * 1024, the same arithmetic with neww = newh = 1024.
     const double sx = double(e.inputWidth) / e.originalWidth, sy = double(e.inputHeight) / e.originalHeight;
     sam::Prompt p;
     if (!prompts.points.empty()) {
@@ -124,6 +167,19 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
     const auto opts = [](std::int64_t h, std::int64_t w) {
         return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
     };
+    if (e.medsam) {
+        // medsam_inference(): sigmoid, one resize from 256 straight to the original size, > 0.5.
+        const torch::Tensor prob = F::interpolate(torch::sigmoid(low), opts(e.originalHeight, e.originalWidth));
+        SamResult r;
+        r.lowResLogits = toArray(low[0]);
+        r.iou = toArray(iou[0]);
+        r.probabilities = toArray(prob[0]);
+        r.logits = toArray(torch::logit(prob[0].to(torch::kFloat64)).to(torch::kFloat32));
+        r.masks.resize(r.probabilities.data.size());
+        for (std::size_t i = 0; i < r.masks.size(); ++i)
+            r.masks[i] = r.probabilities.data[i] > 0.5f;
+        return r;
+    }
     torch::Tensor up = F::interpolate(low, opts(c.imageSize, c.imageSize));
     up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
                    torch::indexing::Slice(0, e.inputWidth)});
@@ -145,7 +201,7 @@ void SamEmbedding::save(const std::string& path) const
         throw std::runtime_error(path + ": cannot write the embedding");
     const char magic[8] = {'C', 'S', 'E', 'M', 'B', '1', '6', '\n'};
     f.write(magic, 8);
-    const std::int32_t header[4] = {originalWidth, originalHeight, inputWidth, inputHeight};
+    const std::int32_t header[5] = {originalWidth, originalHeight, inputWidth, inputHeight, medsam ? 1 : 0};
     f.write(reinterpret_cast<const char*>(header), sizeof header);
     const std::uint32_t nameLen = static_cast<std::uint32_t>(variant.size());
     f.write(reinterpret_cast<const char*>(&nameLen), 4);
@@ -170,12 +226,16 @@ SamEmbedding SamEmbedding::load(const std::string& path)
     if (std::string(magic, 8) != std::string("CSEMB16\n", 8))
         throw std::runtime_error(path + ": not a CamSight SAM embedding");
     SamEmbedding e;
-    std::int32_t header[4] = {};
+    std::int32_t header[5] = {};
     f.read(reinterpret_cast<char*>(header), sizeof header);
     e.originalWidth = header[0];
     e.originalHeight = header[1];
     e.inputWidth = header[2];
     e.inputHeight = header[3];
+    e.medsam = header[4] == 1;
+    if (!f || e.originalWidth <= 0 || e.originalHeight <= 0 || e.inputWidth <= 0 || e.inputHeight <= 0 ||
+        e.inputWidth > 4096 || e.inputHeight > 4096)
+        throw std::runtime_error(path + ": corrupt embedding header");
     std::uint32_t nameLen = 0;
     f.read(reinterpret_cast<char*>(&nameLen), 4);
     if (!f || nameLen > 64)

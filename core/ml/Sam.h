@@ -24,6 +24,7 @@ struct SamEmbedding {
     int originalWidth = 0, originalHeight = 0;
     int inputWidth = 0, inputHeight = 0;  ///< the resized image inside the 1024 x 1024 input
     std::string variant;              ///< the model that made it (decode refuses another)
+    bool medsam = false;              ///< made with MedSAM's preprocessing (1024 x 1024 without keeping the aspect)
 
     /// Writes the embedding as float16 (half the bytes; SAM's decoder is insensitive to that rounding) with its
     /// sizes, so it can be cached on disk. Throws std::runtime_error naming the file.
@@ -49,6 +50,9 @@ struct SamResult {
     FloatArray iou;           ///< [K]
     FloatArray logits;        ///< [K, H, W] at the original size
     std::vector<std::uint8_t> masks;  ///< [K, H, W], logits > 0
+    /// MedSAM mode: sigmoid of the low-resolution logits resized to the original size, [K, H, W] (masks = prob > 0.5;
+    /// `logits` then holds log(p / (1 - p)) of these). Empty otherwise.
+    FloatArray probabilities;
 };
 
 /// Segment Anything (SAM ViT-B/L/H, MobileSAM vit_t and MedSAM checkpoints) in LibTorch on the CPU, equal to the reference
@@ -68,8 +72,16 @@ public:
     SamEmbedding encode(const SamImage& image) const;
     /// The normalised, padded encoder input [1, 3, 1024, 1024] (for inspection and tests).
     FloatArray preprocess(const SamImage& image) const;
+    /// MedSAM's inference preprocessing (MedSAM_Inference.py): the 8-bit image (grey repeated to 3 channels) resized
+    /// to 1024 x 1024 without keeping the aspect by scikit-image's cubic spline and truncated to 8 bits, then min-max
+    /// scaled to [0, 1]; no mean/std, no padding. Then the image encoder.
+    SamEmbedding encodeMedSam(const SamImage& image) const;
+    /// The 1024 x 1024 x 3 8-bit image of MedSAM's step 2 (for inspection and tests).
+    static std::vector<std::uint8_t> medsamResize(const SamImage& image);
     /// Prompt encoder, mask decoder and the reference post-processing (upsample to 1024, crop, resize to the original
-    /// size). Throws std::invalid_argument for an embedding of another model or a prompt without points or box.
+    /// size; for a MedSAM embedding: coordinates scaled by 1024 / size per axis, sigmoid, one bilinear resize from 256
+    /// to the original size, threshold 0.5). Throws std::invalid_argument for an embedding of another model or a prompt
+    /// without points or box.
     SamResult decode(const SamEmbedding& embedding, const SamPrompts& prompts) const;
 
     struct Impl;

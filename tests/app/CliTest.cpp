@@ -247,6 +247,22 @@ TEST(Cli, SamWritesTheGoldenMasks)
     EXPECT_EQ(masks.shape, (std::vector<std::size_t>{1, 333, 517}));
 }
 
+TEST(Cli, SamMedSamModeWritesProbabilities)
+{
+    CAMSIGHT_REQUIRE_SHARED("golden/sam");
+    const fs::path g = camsight::test::sharedDir() / "golden/sam";
+    const fs::path out = camsight::test::scratchDir() / "medsam";
+    const CliRun r = cli("sam --medsam --checkpoint " + (g / "sam_tiny.pth").string() + " --image " +
+                         (g / "medsam_tiny_ct/ct_window_uint8.npy").string() + " --box 55,55,160,135 --out " + out.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_LE(maxDiff(camsight::io::readNpy((out / "prob.npy").string()).toFloat(),
+                      camsight::io::readNpy((g / "medsam_tiny_ct/prob.npy").string()).toFloat()),
+              1e-3);
+    const auto mask = camsight::io::readNpy((out / "masks.npy").string());
+    const auto ref = camsight::io::readNpy((g / "medsam_tiny_ct/mask.npy").string());
+    EXPECT_EQ(mask.bytes, ref.bytes);
+}
+
 TEST(Cli, SamRefusesBadPrompts)
 {
     const CliRun none = cli("sam --checkpoint x.pth --image y.npy --out /tmp/none");

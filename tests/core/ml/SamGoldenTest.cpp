@@ -245,6 +245,51 @@ TEST_F(SamGolden, MobileSamMatchesItsPredictor)
                 dl.maxAbs, dl.relL2, dg.maxAbs, dg.relL2);
 }
 
+TEST_F(SamGolden, MedSamInferenceMatchesItsScript)
+{
+    const fs::path dir = golden() / "medsam_tiny_ct";
+    const io::NpyArray grey = io::readNpy((dir / "ct_window_uint8.npy").string());
+    ml::SamImage image;
+    image.height = int(grey.shape.at(0));
+    image.width = int(grey.shape.at(1));
+    for (std::uint8_t v : grey.bytes)
+        image.rgb.insert(image.rgb.end(), {v, v, v});
+    // Step 2: scikit-image's cubic spline to 1024 x 1024, truncated to 8 bits: exact, or off by one at <= 0.1%.
+    const auto resized = ml::SamModel::medsamResize(image);
+    const io::NpyArray ch0 = io::readNpy((dir / "img_1024_uint8_ch0.npy").string());
+    std::size_t off = 0;
+    for (std::size_t i = 0; i < ch0.bytes.size(); ++i) {
+        const int d = int(resized[i * 3]) - int(ch0.bytes[i]);
+        ASSERT_LE(std::abs(d), 1) << "pixel " << i;
+        off += d != 0;
+    }
+    EXPECT_LE(off, ch0.bytes.size() / 1000);
+    const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
+    const ml::SamEmbedding e = sam.encodeMedSam(image);
+    ml::SamPrompts p;
+    p.box = std::array<double, 4>{55, 55, 160, 135};
+    p.multimask = false;
+    const ml::SamResult r = sam.decode(e, p);
+    const Diff dl = compare(r.lowResLogits.data, io::readNpy((dir / "low_res_logits.npy").string()).toFloat());
+    EXPECT_LE(dl.maxAbs, 1e-3);
+    EXPECT_LE(dl.relL2, 1e-4);
+    const auto probRef = io::readNpy((dir / "prob.npy").string()).toFloat();
+    const Diff dp = compare(r.probabilities.data, probRef);
+    EXPECT_LE(dp.maxAbs, 1e-3);
+    EXPECT_LE(dp.relL2, 1e-4);
+    const io::NpyArray maskRef = io::readNpy((dir / "mask.npy").string());
+    ASSERT_EQ(r.masks.size(), maskRef.bytes.size());
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < r.masks.size(); ++i) {
+        if ((r.masks[i] != 0) != (maskRef.bytes[i] != 0)) {
+            ++differing;
+            EXPECT_LT(std::fabs(probRef[i] - 0.5f), 1e-3) << "mask differs at " << i;
+        }
+    }
+    std::printf("  medsam_tiny_ct: resized 8-bit values off by one %zu of %zu, low-res %.1e/%.1e, prob %.1e/%.1e, mask px "
+                "differing %zu\n", off, ch0.bytes.size(), dl.maxAbs, dl.relL2, dp.maxAbs, dp.relL2, differing);
+}
+
 TEST_F(SamGolden, EmbeddingSurvivesFloat16Storage)
 {
     const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
