@@ -606,6 +606,74 @@ StateDict loadCheckpoint(const std::string& path)
     throw CheckpointError(path + ": not a PyTorch checkpoint (neither a torch.save zip archive nor .safetensors)");
 }
 
+void saveCheckpoint(const StateDict& sd, const std::string& path)
+{
+    static const std::map<c10::ScalarType, std::string> storageNames = {
+        {c10::kFloat, "FloatStorage"}, {c10::kDouble, "DoubleStorage"}, {c10::kHalf, "HalfStorage"},
+        {c10::kBFloat16, "BFloat16Storage"}, {c10::kLong, "LongStorage"}, {c10::kInt, "IntStorage"},
+        {c10::kShort, "ShortStorage"}, {c10::kChar, "CharStorage"}, {c10::kByte, "ByteStorage"}, {c10::kBool, "BoolStorage"}};
+    // Pickle protocol 2, the opcodes torch.save emits for an OrderedDict of tensors.
+    std::string pkl("\x80\x02", 2);
+    auto str = [&](const std::string& v) {
+        pkl += 'X';
+        const std::uint32_t n = static_cast<std::uint32_t>(v.size());
+        pkl.append(reinterpret_cast<const char*>(&n), 4);
+        pkl += v;
+    };
+    auto integer = [&](std::int64_t v) {
+        if (v >= 0 && v < 0x7fffffff) {
+            const std::int32_t x = static_cast<std::int32_t>(v);
+            pkl += 'J';
+            pkl.append(reinterpret_cast<const char*>(&x), 4);
+        } else {
+            pkl += '\x8a';
+            pkl += '\x08';
+            pkl.append(reinterpret_cast<const char*>(&v), 8);
+        }
+    };
+    auto ints = [&](c10::IntArrayRef v) {
+        pkl += '(';
+        for (auto x : v)
+            integer(x);
+        pkl += 't';
+    };
+    pkl += "ccollections\nOrderedDict\n)R(";
+    std::vector<torch::Tensor> storages;
+    for (const auto& [key, tensor] : sd) {
+        const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+        const auto name = storageNames.find(t.scalar_type());
+        if (name == storageNames.end())
+            throw CheckpointError(path + ": cannot write tensor '" + key + "' of type " + dtypeName(t.scalar_type()));
+        str(key);
+        pkl += "ctorch._utils\n_rebuild_tensor_v2\n(";
+        pkl += "(";
+        str("storage");
+        pkl += "ctorch\n" + name->second + "\n";
+        str(std::to_string(storages.size()));
+        str("cpu");
+        integer(t.numel());
+        pkl += "tQ";
+        integer(0);
+        ints(t.sizes());
+        ints(t.strides());
+        pkl += "\x89";
+        pkl += "ccollections\nOrderedDict\n)Rt";
+        pkl += 'R';
+        storages.push_back(t);
+    }
+    pkl += "u.";
+    try {
+        caffe2::serialize::PyTorchStreamWriter writer(path);
+        writer.writeRecord("data.pkl", pkl.data(), pkl.size());
+        writer.writeRecord("byteorder", "little", 6);
+        for (std::size_t i = 0; i < storages.size(); ++i)
+            writer.writeRecord("data/" + std::to_string(i), storages[i].data_ptr(), storages[i].nbytes());
+        writer.writeEndOfFile();
+    } catch (const c10::Error& e) {
+        throw CheckpointError(path + ": cannot write: " + std::string(e.what_without_backtrace()).substr(0, 200));
+    }
+}
+
 std::vector<CheckpointEntry> inspectCheckpoint(const std::string& path)
 {
     std::vector<CheckpointEntry> out;

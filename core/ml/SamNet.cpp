@@ -67,17 +67,23 @@ torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::
     const torch::Tensor qkv = linear(w, p + ".qkv", x).reshape({b, h * wd, 3, heads, -1}).permute({2, 0, 3, 1, 4});
     const torch::Tensor all = qkv.reshape({3, b * heads, h * wd, -1});
     const torch::Tensor q = all[0], k = all[1], v = all[2];
-    const std::int64_t hd = q.size(-1);
+    const std::int64_t hd = q.size(-1), bh = b * heads, n = h * wd;
     const double scale = 1.0 / std::sqrt(double(hd));
-    torch::Tensor attn = torch::matmul(q * scale, k.transpose(-2, -1));
     const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), h);
     const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), wd);
-    const torch::Tensor rq = q.reshape({b * heads, h, wd, hd});
-    const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, rh});
-    const torch::Tensor relW = torch::einsum("bhwc,wkc->bhwk", {rq, rw});
-    attn = (attn.view({b * heads, h, wd, h, wd}) + relH.unsqueeze(-1) + relW.unsqueeze(-2)).view({b * heads, h * wd, h * wd});
-    attn = attn.softmax(-1);
-    const torch::Tensor out = torch::matmul(attn, v).view({b, heads, h, wd, -1}).permute({0, 2, 3, 1, 4}).reshape({b, h, wd, -1});
+    const torch::Tensor rq = q.reshape({bh, h, wd, hd});
+    // Decomposed relative positions with the unscaled q: relH[., qh, qw, kh], relW[., qh, qw, kw].
+    const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, rh}).reshape({bh, n, h});
+    const torch::Tensor relW = torch::einsum("bhwc,wkc->bhwk", {rq, rw}).reshape({bh, n, wd});
+    // The bias is folded into the product: q' = [q * scale, relH, relW] and k' = [k, onehot(kh), onehot(kw)] give
+    // q' . k' = scale q . k + relH[kh] + relW[kw], so no pass over the (large) logits is spent adding it.
+    const torch::Tensor pos = torch::arange(n);
+    const torch::Tensor oneHot = torch::cat({torch::one_hot(pos.div(wd, "floor"), h), torch::one_hot(pos.remainder(wd), wd)}, 1)
+                                     .to(q.dtype());  // [n, h + wd]
+    const torch::Tensor qa = torch::cat({q * scale, relH, relW}, -1);
+    const torch::Tensor kt = torch::cat({k, oneHot.unsqueeze(0).expand({bh, n, h + wd})}, -1).transpose(-2, -1);
+    torch::Tensor out = torch::matmul(torch::matmul(qa, kt).softmax(-1), v);
+    out = out.view({b, heads, h, wd, -1}).permute({0, 2, 3, 1, 4}).reshape({b, h, wd, -1});
     return linear(w, p + ".proj", out);
 }
 

@@ -29,4 +29,8 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 /// checkpoint, truncated, a missing storage record, a forbidden global, out-of-range storage views).
 StateDict loadCheckpoint(const std::string& path);
 
+/// Writes `sd` as `torch.save(OrderedDict)` does (a zip archive with data.pkl and one storage per tensor), readable
+/// by torch.load and by loadCheckpoint. Tensors are written contiguous, on the CPU. Throws CheckpointError.
+void saveCheckpoint(const StateDict& sd, const std::string& path);
+
 }  // namespace camsight::ml

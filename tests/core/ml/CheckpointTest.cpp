@@ -208,6 +208,24 @@ TEST(Checkpoint, TruncatedRealCheckpointIsRefused)
     EXPECT_NE(e, "no error");
 }
 
+TEST(Checkpoint, WritesWhatItReads)
+{
+    ml::StateDict sd;
+    sd.emplace_back("a.weight", torch::arange(12, torch::kFloat32).reshape({3, 4}).t());  // non-contiguous in memory
+    sd.emplace_back("a.count", torch::tensor(7, torch::kLong));
+    sd.emplace_back("b.half", torch::tensor({0.5, -1.25}).to(torch::kHalf));
+    sd.emplace_back("big.index", torch::tensor({std::int64_t(1) << 40}));
+    const std::string path = (test::scratchDir() / "written.pth").string();
+    ml::saveCheckpoint(sd, path);
+    const auto back = ml::loadCheckpoint(path);
+    ASSERT_EQ(back.size(), sd.size());
+    for (std::size_t i = 0; i < sd.size(); ++i) {
+        EXPECT_EQ(back[i].first, sd[i].first);
+        EXPECT_EQ(back[i].second.scalar_type(), sd[i].second.scalar_type());
+        EXPECT_TRUE(torch::equal(back[i].second, sd[i].second)) << sd[i].first;
+    }
+}
+
 TEST(Checkpoint, ReadsSafetensors)
 {
     const std::string header = R"({"__metadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},)"
