@@ -3,6 +3,7 @@
 // Local
 #include "core/image/PillowResize.h"
 #include "core/image/SplineResize.h"
+#include "core/ml/internal/BlasThreads.hpp"
 #include "core/ml/internal/SamNet.hpp"
 #include "core/ml/internal/TorchClassifier.hpp"
 
@@ -135,6 +136,8 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
     if (prompts.points.empty() && !prompts.box)
         throw std::invalid_argument("a SAM prompt needs at least one point or a box");
     c10::InferenceMode inference;
+    // The decoder's products are small: OpenBLAS's own threads would only contend with the intra-op threads.
+    SingleThreadedBlas smallWork;
     // Coordinates into the resized frame: x by neww / W, y by newh / H (float64, then float32), as apply_coords;
     // MedSAM: box / [W, H, W, H] * 1024, the same arithmetic with neww = newh = 1024.
     const double sx = double(e.inputWidth) / e.originalWidth, sy = double(e.inputHeight) / e.originalHeight;
