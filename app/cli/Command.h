@@ -26,5 +26,8 @@ Command versionCommand();
 Command metricsCommand();
 Command camCommand();
 Command samCommand();
+#ifdef CAMSIGHT_FULL_BUILD
+Command dicomInfoCommand();
+#endif
 
 }  // namespace camsight::cli

@@ -19,6 +19,9 @@ const std::vector<Command>& commands()
         metricsCommand(),
         camCommand(),
         samCommand(),
+#ifdef CAMSIGHT_FULL_BUILD
+        dicomInfoCommand(),
+#endif
     };
     return all;
 }

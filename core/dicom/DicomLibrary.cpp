@@ -2,6 +2,7 @@
 
 // DCMTK
 #include <dcmtk/config/osconfig.h>
+#include <dcmtk/oflog/oflog.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
@@ -18,6 +19,8 @@ void registerCodecs()
 {
     static std::once_flag once;
     std::call_once(once, [] {
+        // CamSight reports what it cannot read itself, per file; DCMTK's own warnings on stderr would only be noise.
+        OFLog::configure(OFLogger::OFF_LOG_LEVEL);
         DcmRLEDecoderRegistration::registerCodecs();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();

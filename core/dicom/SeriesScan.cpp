@@ -53,8 +53,20 @@ std::vector<double> sharedGroupNumbers(DcmItem* ds, const DcmTagKey& sequence, c
     return {};
 }
 
+bool hasDicmPrefix(const std::string& path)
+{
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        return false;
+    char buf[132] = {};
+    const std::size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    return n == sizeof buf && std::string(buf + 128, 4) == "DICM";
+}
+
 struct HeaderResult {
     bool image = false;
+    bool notDicom = false;
     std::string error;
     SeriesInfo series;
     SliceInfo slice;
@@ -67,7 +79,12 @@ HeaderResult readHeader(const std::string& path)
     const OFCondition st = ff.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                                ERM_autoDetect, DCM_PixelData);
     if (st.bad()) {
-        r.error = std::string("not readable as DICOM: ") + st.text();
+        if (!hasDicmPrefix(path)) {
+            r.notDicom = true;  // a README, a NIfTI, ...: not an error of the study
+            return r;
+        }
+        const std::string why = st == EC_StreamNotifyClient ? "the file ends before its data set does (truncated)" : st.text();
+        r.error = "unreadable DICOM: " + why;
         return r;
     }
     DcmDataset* ds = ff.getDataset();
@@ -294,7 +311,9 @@ ScanResult scanFolder(const std::string& folder, const ScanOptions& options)
     }
     std::vector<std::pair<SeriesInfo, SliceInfo>> images;
     for (std::size_t i = 0; i < paths.size(); ++i) {
-        if (!headers[i].error.empty())
+        if (headers[i].notDicom)
+            result.notDicom.push_back(paths[i]);
+        else if (!headers[i].error.empty())
             result.errors.push_back({paths[i], headers[i].error});
         else if (headers[i].image)
             images.emplace_back(std::move(headers[i].series), std::move(headers[i].slice));

@@ -47,6 +47,7 @@ struct ScanResult {
     std::vector<SeriesInfo> series;
     std::vector<FileError> errors;      ///< files that are DICOM-like but unreadable
     std::vector<std::string> skipped;   ///< readable files that hold no image (DICOMDIR, SR, RTSTRUCT, waveforms)
+    std::vector<std::string> notDicom;  ///< files that are not DICOM at all (no DICM prefix, no readable data set)
     std::size_t filesExamined = 0;
     bool cancelled = false;
 };

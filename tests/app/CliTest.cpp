@@ -284,3 +284,24 @@ TEST(Cli, SamRefusesBadPrompts)
     EXPECT_EQ(wrong.code, 1);
     EXPECT_NE(wrong.out.find("a TorchScript model (torch.jit.save), not a checkpoint"), std::string::npos) << wrong.out;
 }
+
+TEST(Cli, DicomInfoDescribesTheSeries)
+{
+    CAMSIGHT_REQUIRE_SHARED("data/dicom/series/ge_genesis_mr_wrist_coronal_16sl");
+    const CliRun r = cli("dicom-info " + (camsight::test::sharedDir() / "data/dicom/series/ge_genesis_mr_wrist_coronal_16sl").string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    const Json j = Json::parse(r.out);
+    ASSERT_EQ(j["series"].arr.size(), 1u);
+    const Json& s = j["series"][0];
+    EXPECT_EQ(s["modality"].str, "MR");
+    EXPECT_EQ(s["dimensions"].numbers(), (std::vector<double>{256, 256, 16}));
+    EXPECT_EQ(s["files"].num, 16);
+    EXPECT_NEAR(s["spacing"][0].num, 0.234375, 1e-9);
+    EXPECT_NEAR(s["spacing"][2].num, 2.0, 1e-5);
+    // Direction cosines of the three axes (rows to the left, columns to the feet, slices posterior).
+    EXPECT_EQ(s["direction"].numbers(), (std::vector<double>{1, 0, 0, 0, 0, -1, 0, 1, 0}));
+    EXPECT_EQ(cli("dicom-info").code, 2);
+    const CliRun missing = cli("dicom-info /nonexistent/study");
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.out.find("/nonexistent/study: not a folder"), std::string::npos) << missing.out;
+}

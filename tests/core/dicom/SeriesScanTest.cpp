@@ -115,7 +115,8 @@ TEST(SeriesScan, EdgeFolderReportsErrorsAndNonImagesPerFile)
             all.push_back(x.path);
     std::sort(all.begin(), all.end());
     EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end());
-    EXPECT_EQ(all.size() + r.errors.size() + r.skipped.size(), r.filesExamined);
+    EXPECT_EQ(all.size() + r.errors.size() + r.skipped.size() + r.notDicom.size(), r.filesExamined);
+    EXPECT_TRUE(std::any_of(r.notDicom.begin(), r.notDicom.end(), [](const std::string& p) { return p.find(".nii") != std::string::npos; }));
 }
 
 TEST(SeriesScan, CancelStopsTheScan)
