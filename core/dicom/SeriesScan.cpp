@@ -277,6 +277,12 @@ ScanResult scanFolder(const std::string& folder, const ScanOptions& options)
     }
     if (ec)
         throw std::runtime_error(folder + ": cannot list: " + ec.message());
+    return scanFiles(paths, options);
+}
+
+ScanResult scanFiles(std::vector<std::string> paths, const ScanOptions& options)
+{
+    registerCodecs();
     std::sort(paths.begin(), paths.end());
     ScanResult result;
     result.filesExamined = paths.size();

@@ -67,6 +67,9 @@ struct ScanOptions {
 /// cannot be listed.
 ScanResult scanFolder(const std::string& folder, const ScanOptions& options = {});
 
+/// The same for a list of files (e.g. what the user selected).
+ScanResult scanFiles(std::vector<std::string> paths, const ScanOptions& options = {});
+
 /// Groups already-read slices (the part of scanFolder after reading headers); exposed for tests.
 std::vector<SeriesInfo> groupSeries(std::vector<std::pair<SeriesInfo, SliceInfo>> files);
 
