@@ -301,6 +301,52 @@ double LoadedSeries::value(std::size_t i) const
     return v * slope + intercept;
 }
 
+namespace {
+
+bool fits(PixelType t, double lo, double hi)
+{
+    switch (t) {
+    case PixelType::UInt8: return lo >= 0 && hi <= 255;
+    case PixelType::Int8: return lo >= -128 && hi <= 127;
+    case PixelType::UInt16: return lo >= 0 && hi <= 65535;
+    case PixelType::Int16: return lo >= -32768 && hi <= 32767;
+    case PixelType::UInt32: return lo >= 0 && hi <= 4294967295.0;
+    case PixelType::Int32: return lo >= -2147483648.0 && hi <= 2147483647.0;
+    case PixelType::Float32: case PixelType::Rgb8: return true;
+    }
+    return false;
+}
+
+void store(PixelType t, std::vector<std::uint8_t>& bytes, std::size_t i, double v)
+{
+    switch (t) {
+    case PixelType::UInt8: put<std::uint8_t>(bytes, i, v); break;
+    case PixelType::Int8: put<std::int8_t>(bytes, i, v); break;
+    case PixelType::UInt16: put<std::uint16_t>(bytes, i, v); break;
+    case PixelType::Int16: put<std::int16_t>(bytes, i, v); break;
+    case PixelType::UInt32: put<std::uint32_t>(bytes, i, v); break;
+    case PixelType::Int32: put<std::int32_t>(bytes, i, v); break;
+    case PixelType::Float32: put<float>(bytes, i, v); break;
+    case PixelType::Rgb8: break;
+    }
+}
+
+PixelType typeFor(const Decoded& d)
+{
+    if (d.samples == 3)
+        return PixelType::Rgb8;
+    if (d.floatData)
+        return PixelType::Float32;
+    const bool sgn = d.pixelRepresentation == 1;
+    if (d.bitsStored <= 8)
+        return sgn ? PixelType::Int8 : PixelType::UInt8;
+    if (d.bitsStored <= 16)
+        return sgn ? PixelType::Int16 : PixelType::UInt16;
+    return sgn ? PixelType::Int32 : PixelType::UInt32;
+}
+
+}  // namespace
+
 LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
 {
     registerCodecs();
@@ -313,115 +359,125 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
     if (voxelCount > double(std::size_t(1) << 31))
         throw std::runtime_error(series.slices.front().path + ": the series would hold " +
                                  std::to_string(static_cast<long long>(voxelCount)) + " voxels, beyond what CamSight loads");
-    // Decode every file (in parallel), keeping stored values until the common type is known.
-    struct PerFile {
-        Decoded d;
-        std::vector<double> grey;
-        std::vector<std::uint8_t> rgb;
-    };
     const auto& slices = series.slices;
-    std::vector<PerFile> files(slices.size());
-    std::atomic<std::size_t> next{0}, done{0};
+    const std::size_t frame = out.dims.x * out.dims.y, n = out.dims.count();
+    std::vector<std::size_t> firstZ(slices.size());
+    for (std::size_t i = 0, z = 0; i < slices.size(); z += std::size_t(slices[i].frames), ++i)
+        firstZ[i] = z;
+    std::vector<std::string> errors(slices.size());
+    // The first file that decodes fixes the representation; the others are written straight into the volume, so the
+    // series is held once (plus one decoded file per thread). A file that does not fit it (another rescale, wider
+    // values) is kept aside as rescaled floats and the volume becomes float at the end.
+    std::size_t done = 0;
+    Decoded reference;
+    std::size_t start = 0;
+    std::vector<double> grey;
+    std::vector<std::uint8_t> rgb;
+    for (; start < slices.size(); ++start) {
+        grey.clear();
+        rgb.clear();
+        reference = decodeFile(slices[start], &grey, &rgb);
+        ++done;
+        if (options.progress)
+            options.progress(done, slices.size());
+        if (reference.error.empty())
+            break;
+        errors[start] = reference.error;
+    }
+    if (start == slices.size())
+        throw std::runtime_error(slices.front().path + ": " + errors.front() +
+                                 (slices.size() > 1 ? " (and every other file of the series failed too)" : ""));
+    out.type = typeFor(reference);
+    out.slope = out.type == PixelType::Float32 ? 1.0 : reference.slope;
+    out.intercept = out.type == PixelType::Float32 ? 0.0 : reference.intercept;
+    out.photometric = reference.photometric;
+    out.monochrome1 = reference.photometric == "MONOCHROME1";
+    out.window = reference.window;
+    out.voxels.assign(n * pixelBytes(out.type), 0);
+    std::mutex aside;
+    std::map<std::size_t, std::vector<float>> misfits;  // file index -> rescaled values
+    auto write = [&](std::size_t i, const Decoded& d, const std::vector<double>& g, const std::vector<std::uint8_t>& c) {
+        const std::size_t base = firstZ[i] * frame, values = frame * std::size_t(slices[i].frames);
+        if (out.type == PixelType::Rgb8) {
+            if (!c.empty())
+                std::copy(c.begin(), c.begin() + std::ptrdiff_t(values * 3), out.voxels.begin() + std::ptrdiff_t(base * 3));
+            else
+                for (std::size_t k = 0; k < values; ++k)
+                    std::fill_n(out.voxels.data() + (base + k) * 3, 3, static_cast<std::uint8_t>(std::clamp(g[k], 0.0, 255.0)));
+            return;
+        }
+        double lo = 0, hi = 0;
+        if (!g.empty()) {
+            const auto [mn, mx] = std::minmax_element(g.begin(), g.begin() + std::ptrdiff_t(values));
+            lo = *mn;
+            hi = *mx;
+        }
+        const bool sameRescale = out.type == PixelType::Float32 ? (d.floatData || (d.slope == 1 && d.intercept == 0))
+                                                                : (d.slope == out.slope && d.intercept == out.intercept);
+        if (d.samples == 1 && sameRescale && fits(out.type, lo, hi)) {
+            for (std::size_t k = 0; k < values; ++k)
+                store(out.type, out.voxels, base + k, g[k]);
+            return;
+        }
+        std::vector<float> f(values);
+        for (std::size_t k = 0; k < values; ++k)
+            f[k] = static_cast<float>(d.floatData ? g[k] : g[k] * d.slope + d.intercept);
+        std::lock_guard<std::mutex> lock(aside);
+        misfits.emplace(i, std::move(f));
+    };
+    write(start, reference, grey, rgb);
+    grey = {};
+    rgb = {};
+    std::atomic<std::size_t> next{start + 1}, finished{done};
     std::mutex progressMutex;
     const int threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     auto worker = [&]() {
+        std::vector<double> g;
+        std::vector<std::uint8_t> c;
         for (;;) {
             if (options.cancel && options.cancel->load())
                 return;
             const std::size_t i = next++;
             if (i >= slices.size())
                 return;
-            files[i].d = decodeFile(slices[i], &files[i].grey, &files[i].rgb);
-            const std::size_t n = ++done;
+            g.clear();
+            c.clear();
+            const Decoded d = decodeFile(slices[i], &g, &c);
+            if (d.error.empty())
+                write(i, d, g, c);
+            else
+                errors[i] = d.error;
+            const std::size_t k = ++finished;
             if (options.progress) {
                 std::lock_guard<std::mutex> lock(progressMutex);
-                options.progress(n, slices.size());
+                options.progress(k, slices.size());
             }
         }
     };
     std::vector<std::thread> pool;
-    for (int t = 1; t < threads && std::size_t(t) < slices.size(); ++t)
+    for (int t = 1; t < threads && std::size_t(t) + start + 1 < slices.size(); ++t)
         pool.emplace_back(worker);
     worker();
     for (auto& t : pool)
         t.join();
     if (options.cancel && options.cancel->load())
         return LoadedSeries{};
-    // The common representation.
-    const PerFile* first = nullptr;
-    bool rescaleVaries = false, anyFloat = false, anyRgb = false;
-    int bits = 8;
-    bool signedData = false;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        if (!files[i].d.error.empty()) {
-            out.errors.push_back({slices[i].path, files[i].d.error});
-            continue;
+    for (std::size_t i = 0; i < slices.size(); ++i)
+        if (!errors[i].empty())
+            out.errors.push_back({slices[i].path, errors[i]});
+    if (!misfits.empty() && out.type != PixelType::Rgb8) {
+        // Some files did not fit the first one's representation: the volume becomes rescaled float.
+        std::vector<std::uint8_t> floats(n * sizeof(float));
+        for (std::size_t i = 0; i < slices.size(); ++i) {
+            const std::size_t base = firstZ[i] * frame, values = frame * std::size_t(slices[i].frames);
+            const auto m = misfits.find(i);
+            for (std::size_t k = 0; k < values; ++k)
+                put<float>(floats, base + k, m != misfits.end() ? double(m->second[k]) : out.value(base + k));
         }
-        const Decoded& d = files[i].d;
-        if (!first)
-            first = &files[i];
-        rescaleVaries |= d.slope != first->d.slope || d.intercept != first->d.intercept;
-        anyFloat |= d.floatData;
-        anyRgb |= d.samples == 3;
-        bits = std::max(bits, d.bitsStored);
-        signedData |= d.pixelRepresentation == 1;
-    }
-    if (!first)
-        throw std::runtime_error(out.errors.front().path + ": " + out.errors.front().message +
-                                 (out.errors.size() > 1 ? " (and every other file of the series failed too)" : ""));
-    out.photometric = first->d.photometric;
-    out.monochrome1 = first->d.photometric == "MONOCHROME1";
-    out.window = first->d.window;
-    if (anyRgb)
-        out.type = PixelType::Rgb8;
-    else if (anyFloat || rescaleVaries)
+        out.voxels.swap(floats);
         out.type = PixelType::Float32;
-    else if (bits <= 8)
-        out.type = signedData ? PixelType::Int8 : PixelType::UInt8;
-    else if (bits <= 16)
-        out.type = signedData ? PixelType::Int16 : PixelType::UInt16;
-    else
-        out.type = signedData ? PixelType::Int32 : PixelType::UInt32;
-    if (out.type == PixelType::Float32) {
         out.slope = 1;
         out.intercept = 0;
-    } else {
-        out.slope = first->d.slope;
-        out.intercept = first->d.intercept;
-    }
-    const std::size_t n = out.dims.count(), frame = out.dims.x * out.dims.y;
-    out.voxels.assign(n * pixelBytes(out.type), 0);
-    std::size_t z = 0;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        const std::size_t values = frame * std::size_t(slices[i].frames);
-        const PerFile& f = files[i];
-        if (f.d.error.empty()) {
-            const std::size_t base = z * frame;
-            if (out.type == PixelType::Rgb8) {
-                if (f.rgb.empty()) {  // a grey slice in a colour series: repeat it
-                    for (std::size_t k = 0; k < values; ++k)
-                        std::fill_n(out.voxels.data() + (base + k) * 3, 3, static_cast<std::uint8_t>(f.grey[k]));
-                } else {
-                    std::copy(f.rgb.begin(), f.rgb.end(), out.voxels.begin() + std::ptrdiff_t(base * 3));
-                }
-            } else {
-                for (std::size_t k = 0; k < values; ++k) {
-                    const double v = out.type == PixelType::Float32 && !f.d.floatData ? f.grey[k] * f.d.slope + f.d.intercept
-                                                                                     : f.grey[k];
-                    switch (out.type) {
-                    case PixelType::UInt8: put<std::uint8_t>(out.voxels, base + k, v); break;
-                    case PixelType::Int8: put<std::int8_t>(out.voxels, base + k, v); break;
-                    case PixelType::UInt16: put<std::uint16_t>(out.voxels, base + k, v); break;
-                    case PixelType::Int16: put<std::int16_t>(out.voxels, base + k, v); break;
-                    case PixelType::UInt32: put<std::uint32_t>(out.voxels, base + k, v); break;
-                    case PixelType::Int32: put<std::int32_t>(out.voxels, base + k, v); break;
-                    case PixelType::Float32: put<float>(out.voxels, base + k, v); break;
-                    case PixelType::Rgb8: break;
-                    }
-                }
-            }
-        }
-        z += std::size_t(slices[i].frames);
     }
     return out;
 }

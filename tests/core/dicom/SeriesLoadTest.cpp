@@ -172,3 +172,68 @@ TEST(SeriesLoad, MpRageLoadsAtItsNativeTypeWithinTheMemoryBudget)
     EXPECT_GE(lo, 0);
     EXPECT_GT(hi, 100);  // an MR head: non-negative intensities with real structure
 }
+
+// DCMTK-written series (the library CamSight reads with, writing the files a scanner would).
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+
+namespace {
+
+std::string writeSlice(const fs::path& dir, int index, double z, double intercept, const std::vector<std::uint16_t>& pixels)
+{
+    DcmFileFormat ff;
+    DcmDataset* ds = ff.getDataset();
+    ds->putAndInsertString(DCM_SOPClassUID, UID_CTImageStorage);
+    ds->putAndInsertString(DCM_SOPInstanceUID, ("1.2.3.4.5." + std::to_string(index)).c_str());
+    ds->putAndInsertString(DCM_StudyInstanceUID, "1.2.3.4");
+    ds->putAndInsertString(DCM_SeriesInstanceUID, "1.2.3.4.5");
+    ds->putAndInsertString(DCM_Modality, "CT");
+    ds->putAndInsertString(DCM_InstanceNumber, std::to_string(index).c_str());
+    ds->putAndInsertString(DCM_ImagePositionPatient, ("0\\0\\" + std::to_string(z)).c_str());
+    ds->putAndInsertString(DCM_ImageOrientationPatient, "1\\0\\0\\0\\1\\0");
+    ds->putAndInsertString(DCM_PixelSpacing, "0.5\\0.5");
+    ds->putAndInsertString(DCM_RescaleSlope, "1");
+    ds->putAndInsertString(DCM_RescaleIntercept, std::to_string(intercept).c_str());
+    ds->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
+    ds->putAndInsertUint16(DCM_SamplesPerPixel, 1);
+    ds->putAndInsertUint16(DCM_Rows, 2);
+    ds->putAndInsertUint16(DCM_Columns, 3);
+    ds->putAndInsertUint16(DCM_BitsAllocated, 16);
+    ds->putAndInsertUint16(DCM_BitsStored, 12);
+    ds->putAndInsertUint16(DCM_HighBit, 11);
+    ds->putAndInsertUint16(DCM_PixelRepresentation, 0);
+    ds->putAndInsertUint16Array(DCM_PixelData, pixels.data(), pixels.size());
+    const fs::path file = dir / ("slice" + std::to_string(index) + ".dcm");
+    if (ff.saveFile(file.string().c_str(), EXS_LittleEndianExplicit).bad())
+        throw std::runtime_error("cannot write " + file.string());
+    return file.string();
+}
+
+}  // namespace
+
+TEST(SeriesLoad, RescaleThatChangesBetweenFilesMakesAFloatVolume)
+{
+    const fs::path dir = test::scratchDir() / "mixed-rescale";
+    fs::create_directories(dir);
+    // Stored values with garbage above bit 11 (0xF000) that masking must drop.
+    writeSlice(dir, 1, 0.0, -1024, {0xF000 | 1000, 1001, 1002, 1003, 1004, 1005});
+    writeSlice(dir, 2, 2.5, -1024, {2000, 2001, 2002, 2003, 2004, 2005});
+    writeSlice(dir, 3, 5.0, -2048, {3000, 3001, 3002, 3003, 3004, 3005});
+    const auto scan = dicom::scanFolder(dir.string());
+    ASSERT_EQ(scan.series.size(), 1u);
+    EXPECT_EQ(scan.series[0].dims, (std::array<std::size_t, 3>{3, 2, 3}));
+    EXPECT_DOUBLE_EQ(scan.series[0].geometry.spacing[2], 2.5);
+    const dicom::LoadedSeries v = dicom::loadSeries(scan.series[0]);
+    EXPECT_EQ(v.type, dicom::PixelType::Float32);
+    EXPECT_DOUBLE_EQ(v.value(0), 1000 - 1024);
+    EXPECT_DOUBLE_EQ(v.value(6 + 5), 2005 - 1024);
+    EXPECT_DOUBLE_EQ(v.value(12 + 3), 3003 - 2048);
+
+    // With one rescale the stored values stay 16-bit and the rescale is kept beside them.
+    fs::remove(dir / "slice3.dcm");
+    const auto two = dicom::loadSeries(dicom::scanFolder(dir.string()).series.at(0));
+    EXPECT_EQ(two.type, dicom::PixelType::UInt16);
+    EXPECT_EQ(two.voxels.size(), 2u * 6u * 2u);
+    EXPECT_DOUBLE_EQ(two.value(0), 1000 - 1024);
+    EXPECT_DOUBLE_EQ(two.intercept, -1024);
+}
