@@ -2,12 +2,15 @@
 
 // Local
 #include "core/dicom/DicomLibrary.h"
+#include "core/dicom/Jpeg2000.h"
 
 // DCMTK
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 
 // Std
@@ -51,6 +54,73 @@ std::int64_t storedValue(std::uint32_t raw, const Decoded& d)
     return v;
 }
 
+// JPEG 2000 (DCMTK 3.6.7 has no decoder): the frames' fragments through OpenJPEG.
+Decoded decodeJpeg2000File(const SliceInfo& s, DcmDataset* ds, Decoded d, std::vector<double>* grey,
+                           std::vector<std::uint8_t>* rgb)
+{
+    DcmElement* px = nullptr;
+    DcmPixelSequence* seq = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, px).bad() || !px ||
+        static_cast<DcmPixelData*>(px)->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() || !seq) {
+        d.error = "JPEG 2000 pixel data without fragments";
+        return d;
+    }
+    // Fragments after the offset table; a frame starts at each fragment that opens a codestream (SOC + SIZ) or a
+    // JP2 signature box.
+    std::vector<std::vector<std::uint8_t>> frames;
+    for (unsigned long i = 1; i < seq->card(); ++i) {
+        DcmPixelItem* item = nullptr;
+        Uint8* bytes = nullptr;
+        if (seq->getItem(item, i).bad() || !item || item->getUint8Array(bytes).bad())
+            continue;
+        const std::size_t len = item->getLength();
+        if (!bytes || len == 0)
+            continue;
+        const bool starts = (len >= 4 && bytes[0] == 0xFF && bytes[1] == 0x4F && bytes[2] == 0xFF && bytes[3] == 0x51) ||
+                            (len >= 12 && bytes[3] == 0x0C && bytes[4] == 'j' && bytes[5] == 'P');
+        if (starts || frames.empty())
+            frames.emplace_back();
+        frames.back().insert(frames.back().end(), bytes, bytes + len);
+    }
+    if (int(frames.size()) < s.frames) {
+        d.error = "JPEG 2000 data holds " + std::to_string(frames.size()) + " frame(s), the header promises " +
+                  std::to_string(s.frames) + " (truncated)";
+        return d;
+    }
+    const std::size_t plane = std::size_t(s.rows) * std::size_t(s.columns);
+    for (int f = 0; f < s.frames; ++f) {
+        J2kImage img;
+        try {
+            img = decodeJpeg2000(frames[std::size_t(f)].data(), frames[std::size_t(f)].size());
+        } catch (const std::runtime_error& e) {
+            d.error = std::string("cannot decode JPEG 2000: ") + e.what();
+            return d;
+        }
+        if (img.width != s.columns || img.height != s.rows || img.components != d.samples) {
+            d.error = "JPEG 2000 image is " + std::to_string(img.width) + "x" + std::to_string(img.height) + "x" +
+                      std::to_string(img.components) + ", the header says " + std::to_string(s.columns) + "x" +
+                      std::to_string(s.rows) + "x" + std::to_string(d.samples);
+            return d;
+        }
+        if (d.samples == 3) {
+            rgb->resize(plane * 3 * std::size_t(s.frames));
+            for (std::size_t k = 0; k < plane * 3; ++k)
+                (*rgb)[std::size_t(f) * plane * 3 + k] = static_cast<std::uint8_t>(std::clamp(img.samples[k], 0, 255));
+        } else {
+            // The DICOM header rules how samples are read (as GDCM and pydicom do): where the codestream's sign
+            // disagrees with PixelRepresentation, the BitsStored-bit pattern is reinterpreted.
+            const bool reinterpret = img.isSigned != (d.pixelRepresentation == 1);
+            grey->resize(plane * std::size_t(s.frames));
+            for (std::size_t k = 0; k < plane; ++k)
+                (*grey)[std::size_t(f) * plane + k] =
+                    reinterpret ? double(storedValue(static_cast<std::uint32_t>(img.samples[k]), d)) : double(img.samples[k]);
+        }
+    }
+    if (d.samples == 3)
+        d.photometric = "RGB";  // YBR_RCT / YBR_ICT: OpenJPEG undoes the component transform
+    return d;
+}
+
 // Decodes one file into `out` (frames x rows x columns x samples values, written as doubles of stored values for
 // grey data, or bytes for RGB).
 Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<std::uint8_t>* rgb)
@@ -64,6 +134,7 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
     }
     DcmDataset* ds = ff.getDataset();
     const DcmXfer xfer(ds->getOriginalXfer());
+    bool isJpeg2000 = false;
     // Transfer syntax first: what no decoder here handles is refused by name before anything else is looked at.
     const std::string metaTs = s.transferSyntaxUid;
     if (xfer.getXfer() == EXS_Unknown || (!metaTs.empty() && DcmXfer(metaTs.c_str()).getXfer() == EXS_Unknown)) {
@@ -81,11 +152,12 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
         const bool known = uid.rfind("1.2.840.10008.1.2.4.5", 0) == 0 || uid.rfind("1.2.840.10008.1.2.4.7", 0) == 0 ||
                            uid.rfind("1.2.840.10008.1.2.4.8", 0) == 0 || uid == "1.2.840.10008.1.2.5" ||
                            uid == "1.2.840.10008.1.2.1.99" || uid.rfind("1.2.840.10008.1.2.4.6", 0) == 0;
-        if (!known) {
+        isJpeg2000 = uid == "1.2.840.10008.1.2.4.90" || uid == "1.2.840.10008.1.2.4.91";
+        if (!known && !isJpeg2000) {
             d.error = std::string("unsupported transfer syntax ") + xfer.getXferName() + " (" + uid + ")";
             return d;
         }
-        if (ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
+        if (!isJpeg2000 && (ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))) {
             d.error = std::string("cannot decode ") + xfer.getXferName() + " (" + uid + ")";
             return d;
         }
@@ -145,6 +217,8 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
         d.error = "uncompressed YBR_FULL_422 (chroma-subsampled) images are not supported yet";
         return d;
     }
+    if (isJpeg2000)
+        return decodeJpeg2000File(s, ds, d, grey, rgb);
     // Decoders may change the photometric interpretation (DCMTK's JPEG decoder hands back RGB for YBR).
     if (ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric).good())
         d.photometric = photometric.c_str();
