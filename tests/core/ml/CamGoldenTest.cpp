@@ -111,8 +111,9 @@ TEST_P(CamGolden, EveryMethodMatchesPytorchGradCam)
                 EXPECT_EQ(r.targetIndex, target);
                 EXPECT_LT(maxDiff(r.logits.data, logitsRef), 1e-5);
                 EXPECT_LT(maxDiff(r.activations.data, actRef), 1e-5);
-                if (!r.gradients.empty())
+                if (!r.gradients.empty()) {
                     EXPECT_LT(maxDiff(r.gradients.data, gradsRef), 1e-5);
+                }
                 if (k.weightsFile) {
                     const auto w = npy(dir / k.weightsFile).toFloat();
                     EXPECT_LE(maxDiff(r.weights.data, w), 1e-4 * maxAbs(w)) << k.weightsFile;
