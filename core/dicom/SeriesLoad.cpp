@@ -2,6 +2,7 @@
 
 // Local
 #include "core/dicom/DicomLibrary.h"
+#include "core/dicom/ParallelFiles.h"
 #include "core/dicom/Jpeg2000.h"
 
 // DCMTK
@@ -502,38 +503,18 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
     write(start, reference, grey, rgb);
     grey = {};
     rgb = {};
-    std::atomic<std::size_t> next{start + 1}, finished{done};
-    std::mutex progressMutex;
-    const int threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-    auto worker = [&]() {
-        std::vector<double> g;
-        std::vector<std::uint8_t> c;
-        for (;;) {
-            if (options.cancel && options.cancel->load())
-                return;
-            const std::size_t i = next++;
-            if (i >= slices.size())
-                return;
-            g.clear();
-            c.clear();
+    forEachFile(
+        start + 1, slices.size(), options.threads, options.cancel,
+        [&](std::size_t i) {
+            std::vector<double> g;
+            std::vector<std::uint8_t> c;
             const Decoded d = decodeFile(slices[i], &g, &c);
             if (d.error.empty())
                 write(i, d, g, c);
             else
                 errors[i] = d.error;
-            const std::size_t k = ++finished;
-            if (options.progress) {
-                std::lock_guard<std::mutex> lock(progressMutex);
-                options.progress(k, slices.size());
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads && std::size_t(t) + start + 1 < slices.size(); ++t)
-        pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool)
-        t.join();
+        },
+        options.progress, done, slices.size());
     if (options.cancel && options.cancel->load())
         return LoadedSeries{};
     for (std::size_t i = 0; i < slices.size(); ++i)

@@ -2,6 +2,7 @@
 
 // Local
 #include "core/dicom/DicomLibrary.h"
+#include "core/dicom/ParallelFiles.h"
 
 // DCMTK
 #include <dcmtk/config/osconfig.h>
@@ -287,30 +288,8 @@ ScanResult scanFiles(std::vector<std::string> paths, const ScanOptions& options)
     ScanResult result;
     result.filesExamined = paths.size();
     std::vector<HeaderResult> headers(paths.size());
-    std::atomic<std::size_t> next{0}, done{0};
-    std::mutex progressMutex;
-    const int threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-    auto worker = [&]() {
-        for (;;) {
-            if (options.cancel && options.cancel->load())
-                return;
-            const std::size_t i = next++;
-            if (i >= paths.size())
-                return;
-            headers[i] = readHeader(paths[i]);
-            const std::size_t d = ++done;
-            if (options.progress) {
-                std::lock_guard<std::mutex> lock(progressMutex);
-                options.progress(d, paths.size());
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t)
-        pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool)
-        t.join();
+    forEachFile(0, paths.size(), options.threads, options.cancel,
+                [&](std::size_t i) { headers[i] = readHeader(paths[i]); }, options.progress, 0, paths.size());
     if (options.cancel && options.cancel->load()) {
         result.cancelled = true;
         return result;
