@@ -174,10 +174,7 @@ int run(const Args& args)
               << ", \"class\": " << r.targetIndex;
     if (sidecar && r.targetIndex >= 0 && std::size_t(r.targetIndex) < sidecar->classNames.size())
         std::cout << ", \"class_name\": " << jsonString(sidecar->classNames[r.targetIndex]);
-    std::cout << ", \"logits\": [";
-    for (std::size_t i = 0; i < r.logits.data.size(); ++i)
-        std::cout << (i ? ", " : "") << jsonNumber(r.logits.data[i]);
-    std::cout << "], \"raw_shape\": " << jsonString(r.raw.shapeString()) << ", \"cam_shape\": " << jsonString(r.cam.shapeString());
+    std::cout << ", \"logits\": " << jsonNumbers(r.logits.data) << ", \"raw_shape\": " << jsonString(r.raw.shapeString()) << ", \"cam_shape\": " << jsonString(r.cam.shapeString());
     if (geometry)
         std::cout << ", \"image_coverage\": " << jsonNumber(geometry->coverage());
     std::cout << ", \"out\": " << jsonString(outDir.string()) << "}\n";

@@ -11,14 +11,6 @@
 namespace camsight::cli {
 namespace {
 
-std::string numberArray(const double* v, int n)
-{
-    std::string s = "[";
-    for (int i = 0; i < n; ++i)
-        s += (i ? ", " : "") + jsonNumber(v[i]);
-    return s + "]";
-}
-
 int run(const Args& args)
 {
     if (args.positional().size() != 1)
@@ -35,9 +27,9 @@ int run(const Args& args)
                   << ", \"study_uid\": " << jsonString(s.studyUid) << ", \"modality\": " << jsonString(s.modality)
                   << ", \"description\": " << jsonString(s.description) << ", \"series_number\": " << s.seriesNumber
                   << ", \"patient\": " << jsonString(s.patientName) << ", \"dimensions\": [" << s.dims[0] << ", "
-                  << s.dims[1] << ", " << s.dims[2] << "], \"spacing\": " << numberArray(g.spacing.data(), 3)
-                  << ", \"origin\": " << numberArray(g.origin.data(), 3)
-                  << ", \"direction\": " << numberArray(dir, 9) << ", \"files\": " << s.slices.size() << ", \"warnings\": [";
+                  << s.dims[1] << ", " << s.dims[2] << "], \"spacing\": " << jsonNumbers(g.spacing)
+                  << ", \"origin\": " << jsonNumbers(g.origin)
+                  << ", \"direction\": " << jsonNumbers(dir) << ", \"files\": " << s.slices.size() << ", \"warnings\": [";
         for (std::size_t w = 0; w < s.warnings.size(); ++w)
             std::cout << (w ? ", " : "") << jsonString(s.warnings[w]);
         std::cout << "]}";

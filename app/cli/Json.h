@@ -2,6 +2,7 @@
 // Std
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <string>
 
 namespace camsight::cli {
@@ -38,6 +39,22 @@ inline std::string jsonNumber(double v)
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.17g", v);
     return buf;
+}
+
+/// A JSON array of numbers (NaN and infinities as null).
+template <class It>
+std::string jsonNumbers(It begin, It end)
+{
+    std::string out = "[";
+    for (It it = begin; it != end; ++it)
+        out += (it == begin ? "" : ", ") + jsonNumber(double(*it));
+    return out + "]";
+}
+
+template <class Container>
+std::string jsonNumbers(const Container& c)
+{
+    return jsonNumbers(std::begin(c), std::end(c));
 }
 
 }  // namespace camsight::cli

@@ -125,10 +125,8 @@ int run(const Args& args)
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     std::cout << "{\"checkpoint\": " << jsonString(checkpoint) << ", \"variant\": " << jsonString(sam.variant())
               << ", \"image\": [" << image.width << ", " << image.height << "], \"masks\": " << r.iou.data.size()
-              << ", \"iou_predictions\": [";
-    for (std::size_t i = 0; i < r.iou.data.size(); ++i)
-        std::cout << (i ? ", " : "") << jsonNumber(r.iou.data[i]);
-    std::cout << "], \"load_ms\": " << jsonNumber(ms(t0, t1)) << ", \"encode_ms\": " << jsonNumber(ms(t1, t2))
+              << ", \"iou_predictions\": " << jsonNumbers(r.iou.data)
+              << ", \"load_ms\": " << jsonNumber(ms(t0, t1)) << ", \"encode_ms\": " << jsonNumber(ms(t1, t2))
               << ", \"decode_ms\": " << jsonNumber(ms(t2, t3)) << ", \"out\": " << jsonString(out.string()) << "}\n";
     return 0;
 }

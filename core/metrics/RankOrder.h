@@ -28,8 +28,6 @@ public:
         }
         return r;
     }
-    /// True if ranks r and r + 1 hold equal values.
-    bool tiedWithNext(std::size_t r) const { return r + 1 < m_keys.size() && m_keys[r + 1] == m_keys[r]; }
     /// Number of leading ranks whose value v satisfies pred(v), for a predicate true on a prefix of the order
     /// (e.g. v >= t); binary search, O(log n). `values` are those the order was computed from.
     template <typename Pred>

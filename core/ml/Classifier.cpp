@@ -146,24 +146,12 @@ Expanded expandForward(torch::jit::Module& module, const std::vector<std::string
     return e;
 }
 
+ModelError forwardFailed(const std::string& path, const std::string& shape, const c10::Error& e)
+{
+    return ModelError(path + ": forward() failed on an input of shape " + shape + ": " + e.what_without_backtrace());
+}
+
 }  // namespace
-
-torch::Tensor toTensor(const FloatArray& a)
-{
-    if (a.count() != a.data.size())
-        throw std::invalid_argument("array of shape " + a.shapeString() + " holds " + std::to_string(a.data.size()) +
-                                    " values");
-    return torch::from_blob(const_cast<float*>(a.data.data()), a.shape, torch::kFloat32).clone();
-}
-
-FloatArray toArray(const torch::Tensor& t)
-{
-    const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    FloatArray a;
-    a.shape.assign(c.sizes().begin(), c.sizes().end());
-    a.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    return a;
-}
 
 Classifier::Classifier(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Classifier::Classifier(Classifier&&) noexcept = default;
@@ -292,8 +280,7 @@ std::vector<torch::Tensor> Classifier::Impl::run(const CapturedForward& f, const
     try {
         torch::jit::InterpreterState(*f.code).run(stack);
     } catch (const c10::Error& e) {
-        throw ModelError(path + ": forward() failed on an input of shape " + c10::str(input.sizes()) + ": " +
-                         e.what_without_backtrace());
+        throw forwardFailed(path, c10::str(input.sizes()), e);
     }
     if (stack.size() != f.graph->outputs().size())
         throw ModelError(path + ": unexpected number of graph outputs");
@@ -308,17 +295,21 @@ std::vector<LayerInfo> Classifier::probe(const FloatArray& input) const
 {
     // One graph returning every submodule's output that can be captured; the others are reported without a shape.
     Expanded e = expandForward(m_impl->module, {});
-    torch::jit::Code code(e.graph, "camsight_probe");
-    torch::jit::Stack stack{m_impl->module._ivalue(), toTensor(input)};
+    CapturedForward f;
+    f.graph = e.graph;
+    for (const auto& [path, index] : e.outputIndex) {
+        f.layers.push_back(path);
+        f.outputIndex.push_back(index);
+    }
+    f.code = std::make_shared<torch::jit::Code>(f.graph, "camsight_probe");
+    std::vector<torch::Tensor> outputs;
     {
         torch::NoGradGuard noGrad;
-        try {
-            torch::jit::InterpreterState(code).run(stack);
-        } catch (const c10::Error& err) {
-            throw ModelError(m_impl->path + ": forward() failed on an input of shape " + input.shapeString() + ": " +
-                             err.what_without_backtrace());
-        }
+        outputs = m_impl->run(f, toTensor(input));
     }
+    std::map<std::string, torch::Tensor> byPath;
+    for (std::size_t j = 0; j < f.layers.size(); ++j)
+        byPath[f.layers[j]] = outputs.at(1 + j);
     // Forward order: the position of each output's producing node in the final graph (a module returning its
     // input unchanged counts from where that input was made).
     std::map<const Value*, int> position;
@@ -333,7 +324,7 @@ std::vector<LayerInfo> Classifier::probe(const FloatArray& input) const
         const auto it = e.outputIndex.find(l.path);
         if (it == e.outputIndex.end())
             continue;
-        const auto& t = stack.at(it->second).toTensor();
+        const torch::Tensor& t = byPath.at(l.path);
         l.outputShape.assign(t.sizes().begin(), t.sizes().end());
         l.callOrder = position[e.graph->outputs()[it->second]];
     }
@@ -374,8 +365,7 @@ FloatArray Classifier::forward(const FloatArray& input) const
     try {
         return toArray(m_impl->outputTensor(m.forward({toTensor(input)})));
     } catch (const c10::Error& e) {
-        throw ModelError(m_impl->path + ": forward() failed on an input of shape " + input.shapeString() + ": " +
-                         e.what_without_backtrace());
+        throw forwardFailed(m_impl->path, input.shapeString(), e);
     }
 }
 

@@ -1,5 +1,8 @@
 #include "core/ml/Runtime.h"
 
+// Local
+#include "core/ml/internal/BlasThreads.hpp"
+
 // LibTorch
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -85,8 +88,6 @@ RuntimeInfo runtimeInfo()
 
 }  // namespace camsight::ml
 
-// Local
-#include "core/ml/internal/BlasThreads.hpp"
 
 namespace camsight::ml {
 namespace {

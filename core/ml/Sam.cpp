@@ -5,7 +5,7 @@
 #include "core/image/SplineResize.h"
 #include "core/ml/internal/BlasThreads.hpp"
 #include "core/ml/internal/SamNet.hpp"
-#include "core/ml/internal/TorchClassifier.hpp"
+#include "core/ml/internal/Tensors.hpp"
 
 // Std
 #include <algorithm>
@@ -27,12 +27,37 @@ std::pair<int, int> preprocessShape(int h, int w, int target)
     return {static_cast<int>(h * scale + 0.5), static_cast<int>(w * scale + 0.5)};
 }
 
+void requireRgb(const SamImage& image, const char* model)
+{
+    if (image.width <= 0 || image.height <= 0 || image.rgb.size() != std::size_t(image.width) * image.height * 3)
+        throw std::invalid_argument(std::string(model) + " takes an RGB image of width x height x 3 bytes");
+}
+
 }  // namespace
 
 struct SamModel::Impl {
     sam::Weights weights;
     sam::Config config;
-    Impl(sam::Weights w, sam::Config c) : weights(std::move(w)), config(std::move(c)) {}
+    torch::Tensor imagePe;  ///< the decoder's dense positional encoding: the same for every image, made once
+    Impl(sam::Weights w, sam::Config c)
+        : weights(std::move(w)), config(std::move(c)), imagePe(sam::densePositionalEncoding(weights, config))
+    {
+    }
+
+    /// Runs the encoder on a prepared [1, 3, 1024, 1024] input.
+    SamEmbedding embed(const FloatArray& input, const SamImage& image, int inputWidth, int inputHeight, bool medsam) const
+    {
+        c10::InferenceMode inference;
+        SamEmbedding e;
+        e.features = toArray(sam::encodeImage(weights, config, toTensor(input)));
+        e.originalWidth = image.width;
+        e.originalHeight = image.height;
+        e.inputWidth = inputWidth;
+        e.inputHeight = inputHeight;
+        e.variant = config.variant;
+        e.medsam = medsam;
+        return e;
+    }
 };
 
 SamModel::SamModel(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -56,8 +81,7 @@ std::string SamModel::variant() const { return m_impl->config.variant; }
 
 FloatArray SamModel::preprocess(const SamImage& image) const
 {
-    if (image.width <= 0 || image.height <= 0 || image.rgb.size() != std::size_t(image.width) * image.height * 3)
-        throw std::invalid_argument("SAM takes an RGB image of width x height x 3 bytes");
+    requireRgb(image, "SAM");
     const int side = m_impl->config.imageSize;
     const auto [nh, nw] = preprocessShape(image.height, image.width, side);
     const std::vector<std::uint8_t> resized =
@@ -74,27 +98,16 @@ FloatArray SamModel::preprocess(const SamImage& image) const
 SamEmbedding SamModel::encode(const SamImage& image) const
 {
     const FloatArray input = preprocess(image);
-    c10::InferenceMode inference;
-    const torch::Tensor features = sam::encodeImage(m_impl->weights, m_impl->config, toTensor(input));
-    SamEmbedding e;
-    e.features = toArray(features);
-    e.originalWidth = image.width;
-    e.originalHeight = image.height;
     const auto [nh, nw] = preprocessShape(image.height, image.width, m_impl->config.imageSize);
-    e.inputWidth = nw;
-    e.inputHeight = nh;
-    e.variant = m_impl->config.variant;
-    return e;
+    return m_impl->embed(input, image, nw, nh, false);
 }
 
 std::vector<std::uint8_t> SamModel::medsamResize(const SamImage& image)
 {
-    if (image.width <= 0 || image.height <= 0 || image.rgb.size() != std::size_t(image.width) * image.height * 3)
-        throw std::invalid_argument("MedSAM takes an RGB image of width x height x 3 bytes");
+    requireRgb(image, "MedSAM");
     constexpr std::size_t side = 1024;
     std::vector<std::uint8_t> out(side * side * 3);
     std::vector<double> plane(std::size_t(image.width) * image.height);
-    std::vector<std::uint8_t> previous;
     for (int c = 0; c < 3; ++c) {
         for (std::size_t i = 0; i < plane.size(); ++i)
             plane[i] = image.rgb[i * 3 + std::size_t(c)];
@@ -115,16 +128,7 @@ SamEmbedding SamModel::encodeMedSam(const SamImage& image) const
     for (int c = 0; c < 3; ++c)
         for (std::size_t i = 0; i < std::size_t(side) * side; ++i)
             input.data[std::size_t(c) * side * side + i] = static_cast<float>((double(img[i * 3 + std::size_t(c)]) - lo) / range);
-    c10::InferenceMode inference;
-    SamEmbedding e;
-    e.features = toArray(sam::encodeImage(m_impl->weights, m_impl->config, toTensor(input)));
-    e.originalWidth = image.width;
-    e.originalHeight = image.height;
-    e.inputWidth = side;
-    e.inputHeight = side;
-    e.variant = m_impl->config.variant;
-    e.medsam = true;
-    return e;
+    return m_impl->embed(input, image, side, side, true);
 }
 
 SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) const
@@ -165,7 +169,7 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
                                         prompts.maskInput.shapeString());
         p.maskInput = toTensor(prompts.maskInput).reshape({1, 1, 256, 256});
     }
-    const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), p, prompts.multimask);
+    const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), m_impl->imagePe, p, prompts.multimask);
     // Sam.postprocess_masks: to 1024 x 1024, crop the resized image, back to the original size (bilinear, no antialias).
     const auto opts = [](std::int64_t h, std::int64_t w) {
         return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);

@@ -349,24 +349,33 @@ std::vector<float> mapToSlice(const InputGeometry& g, const std::vector<float>& 
         throw std::invalid_argument("the map has " + std::to_string(map.size()) + " values, the model input " +
                                     std::to_string(g.inputWidth) + "x" + std::to_string(g.inputHeight));
     std::vector<float> out(std::size_t(g.sliceWidth) * g.sliceHeight, outside);
+    // Along one axis: the slice pixel centre o in the model input's pixel coordinates (centres at integers), or
+    // outside when the crop removed it; then the two input pixels around it and the weight of the second.
+    struct Tap {
+        bool inside;
+        int i0, i1;
+        double f;
+    };
+    auto tap = [](int o, double scale, int crop, int size) {
+        const double q = (o + 0.5) * scale - 0.5 - crop;
+        if (q < -0.5 || q > size - 0.5)
+            return Tap{false, 0, 0, 0};
+        const double qc = std::clamp(q, 0.0, double(size - 1));
+        const int i0 = std::min(static_cast<int>(qc), size - 1);
+        return Tap{true, i0, std::min(i0 + 1, size - 1), qc - i0};
+    };
     const double sx = double(g.resizedWidth) / g.sliceWidth, sy = double(g.resizedHeight) / g.sliceHeight;
+    const auto at = [&](int x, int y) { return double(map[std::size_t(y) * g.inputWidth + x]); };
     for (int y = 0; y < g.sliceHeight; ++y) {
-        // The slice pixel centre in the model input's pixel coordinates (centres at integers).
-        const double q = (y + 0.5) * sy - 0.5 - g.cropY;
-        if (q < -0.5 || q > g.inputHeight - 0.5)
+        const Tap ty = tap(y, sy, g.cropY, g.inputHeight);
+        if (!ty.inside)
             continue;
-        const double qc = std::clamp(q, 0.0, double(g.inputHeight - 1));
-        const int y0 = std::min(static_cast<int>(qc), g.inputHeight - 1), y1 = std::min(y0 + 1, g.inputHeight - 1);
-        const double fy = qc - y0;
         for (int x = 0; x < g.sliceWidth; ++x) {
-            const double p = (x + 0.5) * sx - 0.5 - g.cropX;
-            if (p < -0.5 || p > g.inputWidth - 0.5)
+            const Tap tx = tap(x, sx, g.cropX, g.inputWidth);
+            if (!tx.inside)
                 continue;
-            const double pc = std::clamp(p, 0.0, double(g.inputWidth - 1));
-            const int x0 = std::min(static_cast<int>(pc), g.inputWidth - 1), x1 = std::min(x0 + 1, g.inputWidth - 1);
-            const double fx = pc - x0;
-            const auto at = [&](int xx, int yy) { return double(map[std::size_t(yy) * g.inputWidth + xx]); };
-            const double v = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x1, y0)) + fy * ((1 - fx) * at(x0, y1) + fx * at(x1, y1));
+            const double v = (1 - ty.f) * ((1 - tx.f) * at(tx.i0, ty.i0) + tx.f * at(tx.i1, ty.i0)) +
+                             ty.f * ((1 - tx.f) * at(tx.i0, ty.i1) + tx.f * at(tx.i1, ty.i1));
             out[std::size_t(y) * g.sliceWidth + x] = static_cast<float>(v);
         }
     }

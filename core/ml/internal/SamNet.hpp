@@ -63,9 +63,13 @@ struct Prompt {
     torch::Tensor maskInput;  ///< [1, 1, 256, 256] logits, or undefined
 };
 
+/// The dense positional encoding of the image-embedding grid [1, C, 64, 64] (fixed by the weights: compute it once).
+torch::Tensor densePositionalEncoding(const Weights& w, const Config& c);
+
 /// Mask decoder output for one prompt: low-resolution logits [1, K, 256, 256] and IoU predictions [1, K]
-/// (K = 3 with multimask, else 1).
+/// (K = 3 with multimask, else 1). `imagePe` is densePositionalEncoding(w, c).
 std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c, const torch::Tensor& embedding,
+                                               const torch::Tensor& imagePe,
                                                const Prompt& prompt, bool multimask);
 
 }  // namespace camsight::ml::sam

@@ -3,6 +3,7 @@
 
 // Local
 #include "core/ml/Classifier.h"
+#include "core/ml/internal/Tensors.hpp"
 
 // LibTorch
 #include <torch/script.h>
@@ -53,9 +54,5 @@ struct Classifier::Impl {
     /// The model output as one tensor (the first tensor of a tuple or list).
     torch::Tensor outputTensor(const c10::IValue& v) const;
 };
-
-/// float32 CPU tensor <-> FloatArray (copies).
-torch::Tensor toTensor(const FloatArray& a);
-FloatArray toArray(const torch::Tensor& t);
 
 }  // namespace camsight::ml

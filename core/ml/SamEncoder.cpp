@@ -1,0 +1,198 @@
+// The Segment Anything image encoders: SAM's ViT (vit_b/l/h, MedSAM) and MobileSAM's TinyViT (vit_t).
+
+// Local
+#include "core/ml/internal/SamLayers.hpp"
+#include "core/ml/internal/SamNet.hpp"
+
+// Std
+#include <algorithm>
+#include <cmath>
+
+namespace camsight::ml::sam {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// ---- ViT image encoder ----------------------------------------------------------------------------------------------
+
+// rel_pos rows for every (query, key) pair along one axis of `size` positions: table[i - j + size - 1].
+torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
+{
+    const torch::Tensor q = torch::arange(size).unsqueeze(1);
+    const torch::Tensor k = torch::arange(size).unsqueeze(0);
+    return table.index({(q - k + (size - 1)).to(torch::kLong)});  // [size, size, head_dim]
+}
+
+// x: [B, H, W, C] -> attention over the H x W tokens with decomposed relative positions.
+torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads)
+{
+    const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2);
+    const torch::Tensor qkv = linear(w, p + ".qkv", x).reshape({b, h * wd, 3, heads, -1}).permute({2, 0, 3, 1, 4});
+    const torch::Tensor all = qkv.reshape({3, b * heads, h * wd, -1});
+    const torch::Tensor q = all[0], k = all[1], v = all[2];
+    const std::int64_t hd = q.size(-1), bh = b * heads, n = h * wd;
+    const double scale = 1.0 / std::sqrt(double(hd));
+    const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), h);
+    const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), wd);
+    const torch::Tensor rq = q.reshape({bh, h, wd, hd});
+    // Decomposed relative positions with the unscaled q: relH[., qh, qw, kh], relW[., qh, qw, kw].
+    const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, rh}).reshape({bh, n, h});
+    const torch::Tensor relW = torch::einsum("bhwc,wkc->bhwk", {rq, rw}).reshape({bh, n, wd});
+    // The bias is folded into the product: q' = [q * scale, relH, relW] and k' = [k, onehot(kh), onehot(kw)] give
+    // q' . k' = scale q . k + relH[kh] + relW[kw], so no pass over the (large) logits is spent adding it.
+    const torch::Tensor pos = torch::arange(n);
+    const torch::Tensor oneHot = torch::cat({torch::one_hot(pos.div(wd, "floor"), h), torch::one_hot(pos.remainder(wd), wd)}, 1)
+                                     .to(q.dtype());  // [n, h + wd]
+    const torch::Tensor qa = torch::cat({q * scale, relH, relW}, -1);
+    const torch::Tensor kt = torch::cat({k, oneHot.unsqueeze(0).expand({bh, n, h + wd})}, -1).transpose(-2, -1);
+    torch::Tensor out = torch::matmul(torch::matmul(qa, kt).softmax(-1), v);
+    out = out.view({b, heads, h, wd, -1}).permute({0, 2, 3, 1, 4}).reshape({b, h, wd, -1});
+    return linear(w, p + ".proj", out);
+}
+
+torch::Tensor vitBlock(const Weights& w, const Config& c, int i, const torch::Tensor& x)
+{
+    const std::string p = "image_encoder.blocks." + std::to_string(i);
+    const bool global = std::find(c.globalBlocks.begin(), c.globalBlocks.end(), i) != c.globalBlocks.end();
+    torch::Tensor y = layerNorm(w, p + ".norm1", x, 1e-6);
+    if (!global) {
+        // Zero-pad to whole windows (padded tokens take part unmasked, as upstream), attend per window, crop.
+        const std::int64_t b = y.size(0), h = y.size(1), wd = y.size(2), ch = y.size(3), ws = c.windowSize;
+        const std::int64_t ph = (ws - h % ws) % ws, pw = (ws - wd % ws) % ws;
+        if (ph || pw)
+            y = F::pad(y, F::PadFuncOptions({0, 0, 0, pw, 0, ph}));
+        const std::int64_t hp = h + ph, wp = wd + pw;
+        y = y.view({b, hp / ws, ws, wp / ws, ws, ch}).permute({0, 1, 3, 2, 4, 5}).reshape({-1, ws, ws, ch});
+        y = vitAttention(w, p + ".attn", y, c.heads);
+        y = y.view({b, hp / ws, wp / ws, ws, ws, -1}).permute({0, 1, 3, 2, 4, 5}).reshape({b, hp, wp, -1});
+        y = y.index({torch::indexing::Slice(), torch::indexing::Slice(0, h), torch::indexing::Slice(0, wd)});
+    } else {
+        y = vitAttention(w, p + ".attn", y, c.heads);
+    }
+    torch::Tensor out = x + y;
+    const torch::Tensor m = linear(w, p + ".mlp.lin2", geluExact(linear(w, p + ".mlp.lin1", layerNorm(w, p + ".norm2", out, 1e-6))));
+    return out + m;
+}
+
+torch::Tensor neck(const Weights& w, const torch::Tensor& x)
+{
+    torch::Tensor y = conv(w, "image_encoder.neck.0", x);
+    y = layerNorm2d(w, "image_encoder.neck.1", y);
+    y = conv(w, "image_encoder.neck.2", y, 1, 1);
+    return layerNorm2d(w, "image_encoder.neck.3", y);
+}
+
+// ---- TinyViT image encoder (MobileSAM vit_t) ------------------------------------------------------------------------
+
+// Conv2d (no bias) + BatchNorm in eval mode (running statistics, eps 1e-5).
+torch::Tensor convBn(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t stride, std::int64_t pad,
+                     std::int64_t groups = 1)
+{
+    const torch::Tensor y = torch::conv2d(x, w.at(p + ".c.weight"), {}, stride, pad, 1, groups);
+    return torch::batch_norm(y, w.at(p + ".bn.weight"), w.at(p + ".bn.bias"), w.at(p + ".bn.running_mean"),
+                             w.at(p + ".bn.running_var"), false, 0.1, 1e-5, false);
+}
+
+// [B, C, H, W] -> [B, H * W, C'] (PatchMerging); `lastStride1`: the merging that feeds the last stage keeps the size.
+torch::Tensor patchMerging(const Weights& w, const std::string& p, const torch::Tensor& x, bool lastStride1)
+{
+    const std::int64_t outDim = w.at(p + ".conv2.c.weight").size(0);
+    torch::Tensor y = geluExact(convBn(w, p + ".conv1", x, 1, 0));
+    y = geluExact(convBn(w, p + ".conv2", y, lastStride1 ? 1 : 2, 1, outDim));
+    y = convBn(w, p + ".conv3", y, 1, 0);
+    return y.flatten(2).transpose(1, 2);
+}
+
+// Window attention with learned per-offset biases; x: [B, N, C] with N = ws * ws.
+torch::Tensor tinyAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads, int ws)
+{
+    const std::int64_t b = x.size(0), n = x.size(1), c = x.size(2);
+    const std::int64_t keyDim = c / heads, d = keyDim;
+    const torch::Tensor y = layerNorm(w, p + ".norm", x, 1e-5);
+    const auto parts = linear(w, p + ".qkv", y).view({b, n, heads, -1}).split_with_sizes({keyDim, keyDim, d}, 3);
+    const torch::Tensor q = parts[0].permute({0, 2, 1, 3}), k = parts[1].permute({0, 2, 1, 3}), v = parts[2].permute({0, 2, 1, 3});
+    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of the window.
+    const torch::Tensor pos = torch::arange(ws * ws);
+    const torch::Tensor py = pos.div(ws, "floor"), px = pos.remainder(ws);
+    const torch::Tensor idx = ((py.unsqueeze(1) - py.unsqueeze(0)).abs() * ws + (px.unsqueeze(1) - px.unsqueeze(0)).abs());
+    const torch::Tensor bias = w.at(p + ".attention_biases").index({torch::indexing::Slice(), idx});  // [heads, N, N]
+    torch::Tensor attn = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(keyDim))) + bias;
+    attn = attn.softmax(-1);
+    const torch::Tensor out = torch::matmul(attn, v).transpose(1, 2).reshape({b, n, heads * d});
+    return linear(w, p + ".proj", out);
+}
+
+torch::Tensor tinyBlock(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t res, int heads, int ws)
+{
+    const std::int64_t b = x.size(0), l = x.size(1), c = x.size(2);
+    torch::Tensor y;
+    if (res == ws) {
+        y = tinyAttention(w, p + ".attn", x, heads, ws);
+    } else {
+        // Zero-pad to whole windows; the attention's LayerNorm comes after the padding (padded tokens take part).
+        y = x.view({b, res, res, c});
+        const std::int64_t pad = (ws - res % ws) % ws, pr = res + pad, nw = pr / ws;
+        if (pad)
+            y = F::pad(y, F::PadFuncOptions({0, 0, 0, pad, 0, pad}));
+        y = y.view({b, nw, ws, nw, ws, c}).transpose(2, 3).reshape({b * nw * nw, ws * ws, c});
+        y = tinyAttention(w, p + ".attn", y, heads, ws);
+        y = y.view({b, nw, nw, ws, ws, c}).transpose(2, 3).reshape({b, pr, pr, c});
+        if (pad)
+            y = y.index({torch::indexing::Slice(), torch::indexing::Slice(0, res), torch::indexing::Slice(0, res)}).contiguous();
+        y = y.view({b, l, c});
+    }
+    torch::Tensor out = x + y;
+    out = convBn(w, p + ".local_conv", out.transpose(1, 2).reshape({b, c, res, res}), 1, 1, c);  // no residual
+    out = out.view({b, c, l}).transpose(1, 2);
+    const torch::Tensor m = linear(w, p + ".mlp.fc2", geluExact(linear(w, p + ".mlp.fc1", layerNorm(w, p + ".mlp.norm", out, 1e-5))));
+    return out + m;
+}
+
+torch::Tensor encodeTinyVit(const Weights& w, const Config& c, const torch::Tensor& input)
+{
+    const std::string e = "image_encoder.";
+    torch::Tensor x = geluExact(convBn(w, e + "patch_embed.seq.0", input, 2, 1));
+    x = convBn(w, e + "patch_embed.seq.2", x, 2, 1);
+    std::int64_t res = c.imageSize / 4;
+    const int stages = int(c.tinyDims.size());
+    // Stage 0: MBConv blocks on the [B, C, H, W] map.
+    for (int j = 0; j < c.tinyDepths[0]; ++j) {
+        const std::string p = e + "layers.0.blocks." + std::to_string(j);
+        torch::Tensor y = geluExact(convBn(w, p + ".conv1", x, 1, 0));
+        y = geluExact(convBn(w, p + ".conv2", y, 1, 1, y.size(1)));
+        y = convBn(w, p + ".conv3", y, 1, 0);
+        x = geluExact(y + x);
+    }
+    x = patchMerging(w, e + "layers.0.downsample", x, stages == 2);
+    res = stages == 2 ? res : res / 2;
+    for (int i = 1; i < stages; ++i) {
+        for (int j = 0; j < c.tinyDepths[i]; ++j)
+            x = tinyBlock(w, e + "layers." + std::to_string(i) + ".blocks." + std::to_string(j), x, res, c.tinyHeads[i],
+                          c.tinyWindows[i]);
+        if (i + 1 < stages) {
+            const bool last = i + 2 == stages;  // the merging that feeds the last stage has stride 1
+            const torch::Tensor map = x.transpose(1, 2).reshape({x.size(0), x.size(2), res, res});
+            x = patchMerging(w, e + "layers." + std::to_string(i) + ".downsample", map, last);
+            if (!last)
+                res /= 2;
+        }
+    }
+    const std::int64_t side = c.imageSize / c.patchSize;
+    x = x.view({x.size(0), side, side, x.size(2)}).permute({0, 3, 1, 2});
+    return neck(w, x);
+}
+
+}  // namespace
+
+torch::Tensor encodeImage(const Weights& w, const Config& c, const torch::Tensor& input)
+{
+    if (c.tinyVit)
+        return encodeTinyVit(w, c, input);
+    torch::Tensor x = conv(w, "image_encoder.patch_embed.proj", input, c.patchSize).permute({0, 2, 3, 1});
+    x = x + w.at("image_encoder.pos_embed");
+    for (int i = 0; i < c.depth; ++i)
+        x = vitBlock(w, c, i, x);
+    return neck(w, x.permute({0, 3, 1, 2}));
+}
+
+}  // namespace camsight::ml::sam

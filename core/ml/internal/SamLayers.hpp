@@ -1,0 +1,42 @@
+#pragma once
+// Private to core/ml: the small layers the SAM encoders and decoder share, over weights named as in the checkpoint.
+
+// Local
+#include "core/ml/internal/SamNet.hpp"
+
+// LibTorch
+#include <torch/torch.h>
+
+// Std
+#include <string>
+
+namespace camsight::ml::sam {
+
+inline torch::Tensor linear(const Weights& w, const std::string& p, const torch::Tensor& x)
+{
+    return torch::linear(x, w.at(p + ".weight"), w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor());
+}
+
+inline torch::Tensor layerNorm(const Weights& w, const std::string& p, const torch::Tensor& x, double eps)
+{
+    return torch::layer_norm(x, {x.size(-1)}, w.at(p + ".weight"), w.at(p + ".bias"), eps);
+}
+
+// LayerNorm over channels of a [B, C, H, W] map (segment-anything's LayerNorm2d, eps 1e-6).
+inline torch::Tensor layerNorm2d(const Weights& w, const std::string& p, const torch::Tensor& x, double eps = 1e-6)
+{
+    const torch::Tensor u = x.mean(1, true);
+    const torch::Tensor s = (x - u).pow(2).mean(1, true);
+    const torch::Tensor y = (x - u) / torch::sqrt(s + eps);
+    return w.at(p + ".weight").view({-1, 1, 1}) * y + w.at(p + ".bias").view({-1, 1, 1});
+}
+
+inline torch::Tensor conv(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t stride = 1,
+                   std::int64_t padding = 0)
+{
+    return torch::conv2d(x, w.at(p + ".weight"), w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor(), stride, padding);
+}
+
+inline torch::Tensor geluExact(const torch::Tensor& x) { return torch::gelu(x); }  // erf, not tanh
+
+}  // namespace camsight::ml::sam
