@@ -22,3 +22,6 @@ if(NOT CAMSIGHT_ENGINE_ONLY)
   find_package(ITK REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKIOPNG ITKIOJPEG ITKIOGDCM)
   message(STATUS "Qt: ${Qt6_VERSION}  VTK: ${VTK_VERSION}  DCMTK: ${DCMTK_VERSION}  ITK: ${ITK_VERSION}")
 endif()
+
+# zlib: CLIP's gzip vocabulary (core/text). Present wherever LibTorch is.
+find_package(ZLIB REQUIRED)

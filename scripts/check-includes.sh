@@ -30,6 +30,7 @@ check "core/ml/internal included outside core/ml (white-box tests and benchmarks
 check "a public core/ml header includes core/ml/internal" '#\s*include\s*"core/ml/internal/' $(find core/ml -name '*.h' 2>/dev/null)
 check "core/ml and core/metrics include each other" '#\s*include\s*"core/metrics/' core/ml
 check "core/ml and core/metrics include each other" '#\s*include\s*"core/ml/' core/metrics
+check "core/text is a leaf (no other CamSight module)" '#\s*include\s*"core/(image|io|metrics|ml|dicom)/' core/text
 check "core/ includes ui/ or app/" '#\s*include\s*"(ui|app)/' core
 check "ui/widgets run engines (core/ml)" '#\s*include\s*"core/ml/' ui/widgets ui/render
 
