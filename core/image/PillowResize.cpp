@@ -17,11 +17,25 @@ struct Coefficients {
     int taps = 0;
 };
 
-Coefficients coefficients(std::size_t inSize, std::size_t outSize)
+// Pillow's filters: triangle (radius 1) and Keys' cubic with a = -0.5 (radius 2).
+double filterWeight(PillowFilter filter, double x)
+{
+    x = x < 0 ? -x : x;
+    if (filter == PillowFilter::Bilinear)
+        return x < 1.0 ? 1.0 - x : 0.0;
+    constexpr double a = -0.5;
+    if (x < 1.0)
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0)
+        return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+Coefficients coefficients(std::size_t inSize, std::size_t outSize, PillowFilter filter)
 {
     const double scale = double(inSize) / double(outSize);
     const double filterScale = std::max(scale, 1.0);
-    const double support = 1.0 * filterScale;  // bilinear filter radius 1
+    const double support = (filter == PillowFilter::Bilinear ? 1.0 : 2.0) * filterScale;
     Coefficients c;
     c.taps = static_cast<int>(std::ceil(support)) * 2 + 1;
     c.first.resize(outSize);
@@ -41,9 +55,7 @@ Coefficients coefficients(std::size_t inSize, std::size_t outSize)
         xmax = std::min(xmax, c.taps);
         double total = 0;
         for (int x = 0; x < xmax; ++x) {
-            double t = (x + xmin - center + 0.5) * ss;
-            t = t < 0 ? -t : t;
-            w[std::size_t(x)] = t < 1.0 ? 1.0 - t : 0.0;
+            w[std::size_t(x)] = filterWeight(filter, (x + xmin - center + 0.5) * ss);
             total += w[std::size_t(x)];
         }
         for (int x = 0; x < xmax; ++x) {
@@ -69,11 +81,17 @@ std::uint8_t clip8(std::int64_t v)
 std::vector<std::uint8_t> resizeBilinearPillow(const std::uint8_t* src, std::size_t w, std::size_t h, std::size_t ch,
                                                std::size_t nw, std::size_t nh)
 {
+    return resizePillow(src, w, h, ch, nw, nh, PillowFilter::Bilinear);
+}
+
+std::vector<std::uint8_t> resizePillow(const std::uint8_t* src, std::size_t w, std::size_t h, std::size_t ch,
+                                       std::size_t nw, std::size_t nh, PillowFilter filter)
+{
     // Horizontal pass (skipped, as in Pillow, when the width does not change).
     std::vector<std::uint8_t> mid;
     const std::uint8_t* rows = src;
     if (nw != w) {
-        const Coefficients c = coefficients(w, nw);
+        const Coefficients c = coefficients(w, nw, filter);
         mid.resize(nw * h * ch);
         for (std::size_t y = 0; y < h; ++y)
             for (std::size_t x = 0; x < nw; ++x)
@@ -91,7 +109,7 @@ std::vector<std::uint8_t> resizeBilinearPillow(const std::uint8_t* src, std::siz
             return std::vector<std::uint8_t>(src, src + w * h * ch);
         return mid;
     }
-    const Coefficients c = coefficients(h, nh);
+    const Coefficients c = coefficients(h, nh, filter);
     std::vector<std::uint8_t> out(nw * nh * ch);
     for (std::size_t y = 0; y < nh; ++y) {
         const std::int32_t* kk = &c.k[y * std::size_t(c.taps)];

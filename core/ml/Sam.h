@@ -1,6 +1,7 @@
 #pragma once
 // Local
 #include "core/ml/FloatArray.h"
+#include "core/ml/RgbImage.h"
 
 // Std
 #include <cstdint>
@@ -12,11 +13,7 @@
 
 namespace camsight::ml {
 
-/// An 8-bit RGB image (rows of width * 3 bytes) as SAM takes it.
-struct SamImage {
-    int width = 0, height = 0;
-    std::vector<std::uint8_t> rgb;
-};
+using SamImage = RgbImage;
 
 /// The image embedding of one image: computed once by SamModel::encode, reused for every prompt.
 struct SamEmbedding {
