@@ -201,6 +201,47 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
     return r;
 }
 
+void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoint>& points,
+                                const std::function<void(std::size_t, int, float, const float*)>& sink) const
+{
+    const sam::Config& c = m_impl->config;
+    if (e.variant != c.variant || e.features.shape.size() != 4 || e.features.shape[1] != c.outChans)
+        throw std::invalid_argument("the embedding was made by another model (" + e.variant + ")");
+    if (e.medsam)
+        throw std::invalid_argument("automatic mask generation takes a SAM embedding, not a MedSAM one");
+    if (points.empty())
+        return;
+    c10::InferenceMode inference;
+    const double sx = double(e.inputWidth) / e.originalWidth, sy = double(e.inputHeight) / e.originalHeight;
+    std::vector<float> xy;
+    for (const auto& pt : points) {
+        xy.push_back(static_cast<float>(pt.x * sx));
+        xy.push_back(static_cast<float>(pt.y * sy));
+    }
+    const std::int64_t n = std::int64_t(points.size());
+    sam::Prompt p;
+    p.points = torch::from_blob(xy.data(), {n, 1, 2}, torch::kFloat32).clone();
+    p.labels = torch::ones({n, 1});
+    const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), m_impl->imagePe, p, true);
+    const auto opts = [](std::int64_t h, std::int64_t w) {
+        return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
+    };
+    const std::int64_t chunk = 4;  // prompts per upsampling step: 12 full-size logit images at a time
+    const std::size_t plane = std::size_t(e.originalWidth) * std::size_t(e.originalHeight);
+    for (std::int64_t s = 0; s < n; s += chunk) {
+        const std::int64_t m = std::min(chunk, n - s);
+        torch::Tensor up = F::interpolate(low.narrow(0, s, m), opts(c.imageSize, c.imageSize));
+        up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
+                       torch::indexing::Slice(0, e.inputWidth)});
+        up = F::interpolate(up, opts(e.originalHeight, e.originalWidth)).contiguous();
+        const float* data = up.data_ptr<float>();
+        for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t k = 0; k < up.size(1); ++k)
+                sink(std::size_t(s + i), int(k), iou[s + i][k].item<float>(),
+                     data + (std::size_t(i) * std::size_t(up.size(1)) + std::size_t(k)) * plane);
+    }
+}
+
 void SamEmbedding::save(const std::string& path) const
 {
     std::ofstream f(path, std::ios::binary);

@@ -5,6 +5,7 @@
 
 // Std
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <array>
 #include <optional>
@@ -80,6 +81,13 @@ public:
     /// to the original size, threshold 0.5). Throws std::invalid_argument for an embedding of another model or a prompt
     /// without points or box.
     SamResult decode(const SamEmbedding& embedding, const SamPrompts& prompts) const;
+
+    /// Automatic mask generation's decoding (SamAutomaticMaskGenerator._process_batch): one foreground point per prompt,
+    /// decoded as one batch with three masks each; the logits of every mask at the original size are handed to
+    /// `sink(prompt, maskIndex, predictedIou, logits[H * W])` a few prompts at a time, so a batch never holds all
+    /// B x 3 full-size logit images at once. Not for MedSAM embeddings.
+    void decodePointBatch(const SamEmbedding& embedding, const std::vector<SamPoint>& points,
+                          const std::function<void(std::size_t, int, float, const float*)>& sink) const;
 
     struct Impl;
 

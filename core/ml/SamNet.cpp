@@ -390,11 +390,16 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c
     const auto [sparse, dense] = encodePrompt(w, c, prompt);
     const int heads = c.decoderHeads;
     // Tokens: IoU token, mask tokens, prompt tokens.
+    // A batch of B prompts shares one image: the image side stays at batch 1 until the first layer mixes it with the
+    // prompts (broadcasting), so its first projections are computed once, not B times (the reference repeats them).
+    const std::int64_t batch = sparse.size(0);
     const torch::Tensor outputTokens =
-        torch::cat({w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight")}, 0).unsqueeze(0);
+        torch::cat({w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight")}, 0)
+            .unsqueeze(0)
+            .expand({batch, -1, -1});
     const torch::Tensor tokens = torch::cat({outputTokens, sparse.to(outputTokens.dtype())}, 1);
     const torch::Tensor src = embedding + dense;
-    const std::int64_t b = src.size(0), ch = src.size(1), h = src.size(2), wd = src.size(3);
+    const std::int64_t ch = src.size(1), h = src.size(2), wd = src.size(3);
     // Two-way transformer.
     torch::Tensor keys = src.flatten(2).permute({0, 2, 1});
     const torch::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
@@ -424,6 +429,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c
     const torch::Tensor iouTokenOut = queries.select(1, 0);
     const torch::Tensor maskTokensOut = queries.narrow(1, 1, c.maskTokens);
     // Upscale the image tokens and apply each mask token's hypernetwork.
+    const std::int64_t b = keys.size(0);
     torch::Tensor up = keys.transpose(1, 2).reshape({b, ch, h, wd});
     up = torch::conv_transpose2d(up, w.at("mask_decoder.output_upscaling.0.weight"), w.at("mask_decoder.output_upscaling.0.bias"), 2);
     up = geluExact(layerNorm2d(w, "mask_decoder.output_upscaling.1", up));
@@ -434,7 +440,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c
         hyper.push_back(mlpRelu(w, "mask_decoder.output_hypernetworks_mlps." + std::to_string(t), maskTokensOut.select(1, t), 3));
     const torch::Tensor hyperIn = torch::stack(hyper, 1);  // [b, tokens, C/8]
     const std::int64_t uc = up.size(1), uh = up.size(2), uw = up.size(3);
-    const torch::Tensor masks = torch::matmul(hyperIn, up.view({b, uc, uh * uw})).view({b, -1, uh, uw});
+    const torch::Tensor masks = torch::matmul(hyperIn, up.view({b, uc, uh * uw})).view({hyperIn.size(0), -1, uh, uw});
     const torch::Tensor iou = mlpRelu(w, "mask_decoder.iou_prediction_head", iouTokenOut, c.iouHeadDepth);
     if (multimask)
         return {masks.narrow(1, 1, c.maskTokens - 1), iou.narrow(1, 1, c.maskTokens - 1)};
