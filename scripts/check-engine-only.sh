@@ -11,8 +11,8 @@ cmake -S "$src" -B "$out" -G Ninja -DCAMSIGHT_ENGINE_ONLY=ON -DCAMSIGHT_BUILD_BE
 if grep -qE '^(Qt6_DIR|VTK_DIR|DCMTK_DIR|ITK_DIR):PATH=/' "$out/CMakeCache.txt"; then
   echo "engine-only build found a GUI/imaging package:"; grep -E '^(Qt6|VTK|DCMTK|ITK)_DIR' "$out/CMakeCache.txt"; exit 1
 fi
-cmake --build "$out" --target camsight-cli test_metrics test_io test_image test_cam test_sam test_ml_runtime
-for t in test_cam test_sam test_metrics test_io test_image test_ml_runtime; do
+cmake --build "$out" --target camsight-cli test_metrics test_io test_image test_cam test_sam test_ml_runtime test_text test_clip
+for t in test_cam test_sam test_metrics test_io test_image test_ml_runtime test_text test_clip; do
   "$out/tests/$t" --gtest_brief=1 > "$out/$t.log" 2>&1 || { cat "$out/$t.log"; echo "engine-only $t failed"; exit 1; }
   tail -n 1 "$out/$t.log"
 done

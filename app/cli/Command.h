@@ -26,6 +26,8 @@ Command versionCommand();
 Command metricsCommand();
 Command camCommand();
 Command samCommand();
+Command clipCommand();
+Command textSegmentCommand();
 #ifdef CAMSIGHT_FULL_BUILD
 Command dicomInfoCommand();
 #endif

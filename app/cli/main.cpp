@@ -19,6 +19,8 @@ const std::vector<Command>& commands()
         metricsCommand(),
         camCommand(),
         samCommand(),
+        clipCommand(),
+        textSegmentCommand(),
 #ifdef CAMSIGHT_FULL_BUILD
         dicomInfoCommand(),
 #endif

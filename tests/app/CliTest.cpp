@@ -144,6 +144,61 @@ std::vector<float> slicedGolden(const fs::path& file, std::size_t index)
     return {all.begin() + index * per, all.begin() + (index + 1) * per};
 }
 
+TEST(Cli, ClipTokenizesAndEncodesAsTheGolden)
+{
+    CAMSIGHT_REQUIRE_SHARED("golden/clip");
+    const fs::path g = camsight::test::sharedDir() / "golden/clip";
+    const std::string vocab = (g / "bpe_simple_vocab_16e6.txt.gz").string();
+    const CliRun t = cli("clip --vocab " + vocab + " --tokenize 'a chest x-ray showing pneumonia'");
+    ASSERT_EQ(t.code, 0) << t.out;
+    const Json tj = Json::parse(t.out);
+    const auto golden = camsight::io::readNpy((g / "model/prompt_tokens.npy").string()).toDouble();
+    ASSERT_EQ(tj["tokens"].arr.size(), 77u);
+    for (std::size_t i = 0; i < 77; ++i)
+        EXPECT_EQ(tj["tokens"][i].number(), golden[i]) << i;
+    const fs::path out = camsight::test::scratchDir() / "clip-image.npy";
+    const CliRun e = cli("clip --model " + (g / "model/clip_tiny_jit.pt").string() + " --encode-image " +
+                         (g / "model/image_rgb_uint8.npy").string() + " --out " + out.string());
+    ASSERT_EQ(e.code, 0) << e.out;
+    EXPECT_LE(maxDiff(camsight::io::readNpy(out.string()).toFloat(),
+                      camsight::io::readNpy((g / "model/encode_image.npy").string()).toFloat()),
+              1e-5);
+    const CliRun none = cli("clip --vocab " + vocab);
+    EXPECT_EQ(none.code, 2);
+    const CliRun missing = cli("clip --vocab /nonexistent/vocab.txt.gz --tokenize x");
+    EXPECT_NE(missing.code, 0);
+    EXPECT_NE(missing.out.find("/nonexistent/vocab.txt.gz"), std::string::npos) << missing.out;
+}
+
+TEST(Cli, TextSegmentWritesMasksAndScores)
+{
+    CAMSIGHT_REQUIRE_SHARED("golden/clip");
+    CAMSIGHT_REQUIRE_SHARED("golden/sam");
+    const fs::path g = camsight::test::sharedDir() / "golden";
+    for (const std::string method : {"clipsam", "similarity"}) {
+        const fs::path out = camsight::test::scratchDir() / ("text-" + method);
+        const CliRun r = cli("text-segment --sam " + (g / "sam/sam_tiny.pth").string() + " --clip " +
+                             (g / "clip/model/clip_tiny_jit.pt").string() + " --vocab " +
+                             (g / "clip/bpe_simple_vocab_16e6.txt.gz").string() + " --image " +
+                             (g / "sam/sam_tiny_a/image.npy").string() + " --text 'a nodule' --method " + method +
+                             " --points-per-side 4 --pred-iou-thresh 0 --stability-thresh 0 --top 2 --out " + out.string());
+        ASSERT_EQ(r.code, 0) << r.out;
+        const Json j = Json::parseFile((out / "scores.json").string());
+        const auto masks = camsight::io::readNpy((out / "masks.npy").string());
+        EXPECT_EQ(masks.type, camsight::io::NpyType::UInt8);
+        EXPECT_EQ(masks.shape, (std::vector<std::size_t>{j["masks"].arr.size(), 333, 517}));
+        EXPECT_GE(j["masks"].arr.size(), 1u);
+        EXPECT_LE(j["masks"].arr.size(), 2u);
+        for (const auto& m : j["masks"].arr) {
+            EXPECT_GT(m["text_probability"].number(), 0.0);
+            EXPECT_LT(m["text_probability"].number(), 1.0);
+        }
+    }
+    const CliRun bad = cli("text-segment --sam a --clip b --vocab c --image d --text x --method magic --out /tmp/x");
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_NE(bad.out.find("--method is clipsam or similarity"), std::string::npos) << bad.out;
+}
+
 }  // namespace
 
 TEST(Cli, CamWritesTheGoldenMaps)
