@@ -202,7 +202,8 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
 }
 
 void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoint>& points,
-                                const std::function<void(std::size_t, int, float, const float*)>& sink) const
+                                const std::function<void(std::size_t, int, float, const float*)>& sink,
+                                float iouAbove) const
 {
     const sam::Config& c = m_impl->config;
     if (e.variant != c.variant || e.features.shape.size() != 4 || e.features.shape[1] != c.outChans)
@@ -226,19 +227,30 @@ void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoin
     const auto opts = [](std::int64_t h, std::int64_t w) {
         return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
     };
-    const std::int64_t chunk = 4;  // prompts per upsampling step: 12 full-size logit images at a time
+    // Only the masks that pass the IoU filter are upsampled: each mask is interpolated on its own, so gathering them
+    // as a batch of single-channel images gives the same logits as upsampling all of them.
+    const std::int64_t perPrompt = low.size(1);
+    const torch::Tensor ious = iou.to(torch::kFloat32).contiguous();
+    const float* iouData = ious.data_ptr<float>();
+    std::vector<std::int64_t> wanted;
+    for (std::int64_t j = 0; j < n * perPrompt; ++j)
+        if (iouData[j] > iouAbove)
+            wanted.push_back(j);
+    const torch::Tensor flat = low.reshape({n * perPrompt, 1, low.size(2), low.size(3)});
+    const std::size_t chunk = 12;  // full-size logit images at a time
     const std::size_t plane = std::size_t(e.originalWidth) * std::size_t(e.originalHeight);
-    for (std::int64_t s = 0; s < n; s += chunk) {
-        const std::int64_t m = std::min(chunk, n - s);
-        torch::Tensor up = F::interpolate(low.narrow(0, s, m), opts(c.imageSize, c.imageSize));
+    for (std::size_t s = 0; s < wanted.size(); s += chunk) {
+        const std::size_t m = std::min(chunk, wanted.size() - s);
+        const torch::Tensor index = torch::from_blob(wanted.data() + s, {std::int64_t(m)}, torch::kInt64);
+        torch::Tensor up = F::interpolate(flat.index_select(0, index), opts(c.imageSize, c.imageSize));
         up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
                        torch::indexing::Slice(0, e.inputWidth)});
         up = F::interpolate(up, opts(e.originalHeight, e.originalWidth)).contiguous();
         const float* data = up.data_ptr<float>();
-        for (std::int64_t i = 0; i < m; ++i)
-            for (std::int64_t k = 0; k < up.size(1); ++k)
-                sink(std::size_t(s + i), int(k), iou[s + i][k].item<float>(),
-                     data + (std::size_t(i) * std::size_t(up.size(1)) + std::size_t(k)) * plane);
+        for (std::size_t i = 0; i < m; ++i) {
+            const std::int64_t j = wanted[s + i];
+            sink(std::size_t(j / perPrompt), int(j % perPrompt), iouData[j], data + i * plane);
+        }
     }
 }
 

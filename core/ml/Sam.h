@@ -4,10 +4,11 @@
 #include "core/ml/RgbImage.h"
 
 // Std
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
-#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,9 +86,12 @@ public:
     /// Automatic mask generation's decoding (SamAutomaticMaskGenerator._process_batch): one foreground point per prompt,
     /// decoded as one batch with three masks each; the logits of every mask at the original size are handed to
     /// `sink(prompt, maskIndex, predictedIou, logits[H * W])` a few prompts at a time, so a batch never holds all
-    /// B x 3 full-size logit images at once. Not for MedSAM embeddings.
+    /// B x 3 full-size logit images at once. Masks whose predicted IoU is not above `iouAbove` are neither upsampled
+    /// nor handed over (the generator's pred_iou_thresh filter, applied before the expensive step). Prompt by prompt,
+    /// masks in order. Not for MedSAM embeddings.
     void decodePointBatch(const SamEmbedding& embedding, const std::vector<SamPoint>& points,
-                          const std::function<void(std::size_t, int, float, const float*)>& sink) const;
+                          const std::function<void(std::size_t, int, float, const float*)>& sink,
+                          float iouAbove = -std::numeric_limits<float>::infinity()) const;
 
     struct Impl;
 

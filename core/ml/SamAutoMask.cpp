@@ -3,6 +3,7 @@
 // Std
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -180,6 +181,10 @@ std::vector<AutoMask> processCrop(const SamModel& model, const RgbImage& image, 
     const std::size_t plane = std::size_t(cw) * std::size_t(ch);
     std::vector<AutoMask> kept;
     std::vector<std::array<int, 4>> keptBoxes;  // crop-local xyxy
+    // Masks at or below this predicted IoU are not even upsampled (one float step below the threshold, so that the
+    // exact comparison in the sink below decides).
+    const float prefilter = o.predIouThresh > 0 ? std::nextafter(float(o.predIouThresh), -1.0f)
+                                                : -std::numeric_limits<float>::infinity();
     for (std::size_t start = 0; start < grid.size(); start += std::size_t(o.pointsPerBatch)) {
         const std::size_t end = std::min(grid.size(), start + std::size_t(o.pointsPerBatch));
         std::vector<SamPoint> points;
@@ -214,7 +219,7 @@ std::vector<AutoMask> processCrop(const SamModel& model, const RgbImage& image, 
             m.mask = std::move(local);
             kept.push_back(std::move(m));
             keptBoxes.push_back(box);
-        });
+        }, prefilter);
         done += int(end - start);
         if (progress)
             progress(done, total);
