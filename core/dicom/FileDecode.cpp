@@ -1,6 +1,7 @@
 #include "core/dicom/FileDecode.h"
 
 // Local
+#include "core/dicom/Colour.h"
 #include "core/dicom/Jpeg2000.h"
 
 // DCMTK
@@ -109,6 +110,56 @@ Decoded decodeJpeg2000File(const SliceInfo& s, DcmDataset* ds, Decoded d, std::v
     return d;
 }
 
+// Colour samples (RGB or YBR, 8, 16 or 32 bits, interleaved or planar) to interleaved 8-bit RGB: wider samples
+// keep their top 8 stored bits.
+Decoded decodeColour(const SliceInfo& s, DcmElement* px, Decoded d, bool ybr422, std::vector<std::uint8_t>* rgb)
+{
+    const std::size_t pixels = std::size_t(s.rows) * std::size_t(s.columns), perFrame = pixels * 3;
+    rgb->resize(perFrame * std::size_t(s.frames));
+    Uint8* b = nullptr;
+    Uint16* w16 = nullptr;
+    const std::uint8_t* bytes = nullptr;
+    if (d.bitsAllocated == 8 && px->getUint8Array(b).good() && b)
+        bytes = b;
+    else if (d.bitsAllocated != 8 && px->getUint16Array(w16).good() && w16)
+        bytes = reinterpret_cast<const std::uint8_t*>(w16);  // host-order words
+    if (!bytes) {
+        d.error = "cannot read the pixel data";
+        return d;
+    }
+    if (ybr422) {
+        for (int f = 0; f < s.frames; ++f)
+            expandYbr422(bytes + std::size_t(f) * pixels * 2, s.rows, s.columns, rgb->data() + std::size_t(f) * perFrame);
+        ybrFullToRgb(rgb->data(), rgb->size() / 3);
+        d.photometric = "RGB";
+        return d;
+    }
+    const int shift = std::max(0, d.bitsStored - 8);
+    auto sample = [&](std::size_t i) -> std::uint8_t {
+        std::uint32_t raw = 0;
+        if (d.bitsAllocated == 8)
+            raw = bytes[i];
+        else if (d.bitsAllocated == 16)
+            raw = reinterpret_cast<const std::uint16_t*>(bytes)[i];
+        else  // 32-bit samples in host-order 16-bit words, low word first (little-endian data)
+            std::memcpy(&raw, bytes + i * 4, 4);
+        const std::int64_t v = storedValue(raw, d);
+        return std::uint8_t(std::clamp<std::int64_t>(v >> shift, 0, 255));
+    };
+    for (int f = 0; f < s.frames; ++f) {
+        const std::size_t base = std::size_t(f) * perFrame;
+        std::uint8_t* dst = rgb->data() + base;
+        for (std::size_t p = 0; p < pixels; ++p)
+            for (std::size_t k = 0; k < 3; ++k)
+                dst[p * 3 + k] = sample(base + (d.planar ? k * pixels + p : p * 3 + k));
+    }
+    if (d.photometric == "YBR_FULL") {
+        ybrFullToRgb(rgb->data(), rgb->size() / 3);
+        d.photometric = "RGB";
+    }
+    return d;
+}
+
 }  // namespace
 
 // Decodes one file into `out` (frames x rows x columns x samples values, written as doubles of stored values for
@@ -199,12 +250,22 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
         d.error = "unsupported SamplesPerPixel " + std::to_string(d.samples);
         return d;
     }
-    if (d.photometric == "PALETTE COLOR") {
-        d.error = "PALETTE COLOR images are not supported yet";
-        return d;
+    Palette palette;
+    const bool isPalette = d.photometric == "PALETTE COLOR";
+    if (isPalette) {
+        if (d.samples != 1) {
+            d.error = "PALETTE COLOR with SamplesPerPixel " + std::to_string(d.samples);
+            return d;
+        }
+        const std::string e = readPalette(ds, d.pixelRepresentation == 1, &palette);
+        if (!e.empty()) {
+            d.error = e;
+            return d;
+        }
     }
-    if (d.photometric == "YBR_FULL_422" && !xfer.isEncapsulated()) {
-        d.error = "uncompressed YBR_FULL_422 (chroma-subsampled) images are not supported yet";
+    const bool ybr422 = d.photometric == "YBR_FULL_422" && !xfer.isEncapsulated();
+    if (ybr422 && (d.bitsAllocated != 8 || s.columns % 2 != 0)) {
+        d.error = "YBR_FULL_422 needs 8-bit samples and an even number of columns";
         return d;
     }
     if (isJpeg2000)
@@ -223,6 +284,8 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
     }
     const std::size_t perFrame = std::size_t(s.rows) * std::size_t(s.columns) * std::size_t(d.samples);
     const std::size_t total = perFrame * std::size_t(s.frames);
+    // YBR_FULL_422 stores two luma and one pair of chroma samples per two pixels.
+    const std::size_t storedSamples = ybr422 ? total / 3 * 2 : total;
     if (d.floatData) {
         Float32* f = nullptr;
         if (px->getFloat32Array(f).bad() || !f || px->getLength() < total * 4) {
@@ -232,43 +295,15 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
         grey->assign(f, f + total);
         return d;
     }
-    const std::size_t bytesNeeded = total * std::size_t(d.bitsAllocated / 8);
+    const std::size_t bytesNeeded = storedSamples * std::size_t(d.bitsAllocated / 8);
     if (px->getLength() < bytesNeeded) {
         d.error = "pixel data holds " + std::to_string(px->getLength()) + " bytes, " + std::to_string(s.rows) + "x" +
                   std::to_string(s.columns) + "x" + std::to_string(s.frames) + " needs " + std::to_string(bytesNeeded) +
                   " (truncated)";
         return d;
     }
-    if (rgbLike) {
-        if (d.bitsAllocated != 8) {
-            d.error = "colour images with " + std::to_string(d.bitsAllocated) + "-bit samples are not supported yet";
-            return d;
-        }
-        Uint8* b = nullptr;
-        if (px->getUint8Array(b).bad() || !b) {
-            d.error = "cannot read the pixel bytes";
-            return d;
-        }
-        rgb->resize(total);
-        const std::size_t pixels = std::size_t(s.rows) * s.columns;
-        for (int f = 0; f < s.frames; ++f) {
-            const Uint8* src = b + std::size_t(f) * perFrame;
-            std::uint8_t* dst = rgb->data() + std::size_t(f) * perFrame;
-            for (std::size_t p = 0; p < pixels; ++p)
-                for (int k = 0; k < 3; ++k)
-                    dst[p * 3 + k] = d.planar ? src[std::size_t(k) * pixels + p] : src[p * 3 + k];
-        }
-        if (d.photometric == "YBR_FULL") {  // ITU-R BT.601 full range, as PS3.3 C.7.6.3.1.2 defines it
-            for (std::size_t p = 0; p + 2 < rgb->size(); p += 3) {
-                const double y = (*rgb)[p], cb = (*rgb)[p + 1] - 128.0, cr = (*rgb)[p + 2] - 128.0;
-                auto clamp8 = [](double v) { return static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L)); };
-                (*rgb)[p] = clamp8(y + 1.402 * cr);
-                (*rgb)[p + 1] = clamp8(y - 0.344136 * cb - 0.714136 * cr);
-                (*rgb)[p + 2] = clamp8(y + 1.772 * cb);
-            }
-        }
-        return d;
-    }
+    if (rgbLike)
+        return decodeColour(s, px, d, ybr422, rgb);
     grey->resize(total);
     auto fromWords = [&](const auto* words) {
         for (std::size_t i = 0; i < total; ++i)
@@ -304,6 +339,15 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
         std::vector<std::uint32_t> words(total);
         std::memcpy(words.data(), bytes, total * 4);
         fromWords(words.data());
+    }
+    if (isPalette) {  // indices through the tables: the file becomes RGB
+        rgb->resize(total * 3);
+        for (std::size_t i = 0; i < total; ++i)
+            palette.apply(std::int64_t((*grey)[i]), rgb->data() + i * 3);
+        grey->clear();
+        d.photometric = "RGB";
+        d.samples = 3;
+        return d;
     }
     if (frameRescale.size() == std::size_t(s.frames) && s.frames > 1) {
         // Per-frame rescale: applied here, and the volume becomes float.

@@ -1,6 +1,7 @@
 #include "core/dicom/SeriesScan.h"
 
 // Local
+#include "core/dicom/DicomDir.h"
 #include "core/dicom/DicomLibrary.h"
 #include "core/dicom/ParallelFiles.h"
 
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -68,6 +70,7 @@ bool hasDicmPrefix(const std::string& path)
 struct HeaderResult {
     bool image = false;
     bool notDicom = false;
+    bool dicomdir = false;
     std::string error;
     SeriesInfo series;
     SliceInfo slice;
@@ -90,8 +93,10 @@ HeaderResult readHeader(const std::string& path)
     }
     DcmDataset* ds = ff.getDataset();
     const std::string mediaClass = str(ff.getMetaInfo(), DCM_MediaStorageSOPClassUID);
-    if (mediaClass == UID_MediaStorageDirectoryStorage)
-        return r;  // a DICOMDIR: its referenced files are scanned as files
+    if (mediaClass == UID_MediaStorageDirectoryStorage) {
+        r.dicomdir = true;  // its referenced files are scanned as files
+        return r;
+    }
     Uint16 rows = 0, cols = 0;
     if (ds->findAndGetUint16(DCM_Rows, rows).bad() || ds->findAndGetUint16(DCM_Columns, cols).bad())
         return r;  // no image (SR, RTSTRUCT, waveform, ...)
@@ -285,11 +290,30 @@ ScanResult scanFiles(std::vector<std::string> paths, const ScanOptions& options)
 {
     registerCodecs();
     std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
     ScanResult result;
-    result.filesExamined = paths.size();
     std::vector<HeaderResult> headers(paths.size());
     forEachFile(0, paths.size(), options.threads, options.cancel,
                 [&](std::size_t i) { headers[i] = readHeader(paths[i]); }, options.progress, 0, paths.size());
+    // DICOMDIRs among them: the files they reference join the scan (once, however they were named or reached).
+    std::set<std::string> known;
+    for (const auto& p : paths)
+        known.insert(fs::weakly_canonical(p).string());
+    const std::size_t firstPass = paths.size();
+    for (std::size_t i = 0; i < firstPass; ++i) {
+        if (!headers[i].dicomdir)
+            continue;
+        result.dicomdirs.push_back(paths[i]);
+        DicomDirFiles d = readDicomDir(paths[i]);
+        result.errors.insert(result.errors.end(), d.problems.begin(), d.problems.end());
+        for (auto& f : d.files)
+            if (known.insert(fs::weakly_canonical(f).string()).second)
+                paths.push_back(std::move(f));
+    }
+    headers.resize(paths.size());
+    forEachFile(firstPass, paths.size(), options.threads, options.cancel,
+                [&](std::size_t i) { headers[i] = readHeader(paths[i]); }, options.progress, firstPass, paths.size());
+    result.filesExamined = paths.size();
     if (options.cancel && options.cancel->load()) {
         result.cancelled = true;
         return result;

@@ -48,6 +48,7 @@ struct ScanResult {
     std::vector<FileError> errors;      ///< files that are DICOM-like but unreadable
     std::vector<std::string> skipped;   ///< readable files that hold no image (DICOMDIR, SR, RTSTRUCT, waveforms)
     std::vector<std::string> notDicom;  ///< files that are not DICOM at all (no DICM prefix, no readable data set)
+    std::vector<std::string> dicomdirs; ///< DICOMDIR files met (also listed in skipped); their references were scanned
     std::size_t filesExamined = 0;
     bool cancelled = false;
 };
@@ -60,14 +61,15 @@ struct ScanOptions {
     int threads = 0;  ///< 0: all hardware threads
 };
 
-/// Reads the headers of every file below `folder` (recursively; DICOMDIR file-sets are found as their files) in
+/// Reads the headers of every file below `folder` (recursively; the files a DICOMDIR references are added, so a
+/// file-set's files are found wherever they sit and a missing one is reported) in
 /// parallel with DCMTK, groups image files by study and series UID, splits a series whose slices differ in size or
 /// orientation into stacks, sorts each stack along its slice normal (never by file name), computes spacing from the
 /// positions and flags non-uniform spacing, gaps and duplicate positions. Throws std::runtime_error when `folder`
 /// cannot be listed.
 ScanResult scanFolder(const std::string& folder, const ScanOptions& options = {});
 
-/// The same for a list of files (e.g. what the user selected).
+/// The same for a list of files (e.g. what the user selected, or one DICOMDIR: its referenced files are scanned).
 ScanResult scanFiles(std::vector<std::string> paths, const ScanOptions& options = {});
 
 /// Groups already-read slices (the part of scanFolder after reading headers); exposed for tests.

@@ -87,15 +87,30 @@ TEST(SeriesLoad, EveryEdgeImageLoadsLikeGdcmOrSaysWhyNot)
             continue;
         }
         if (g.voxelCount() != v.dims.count() || (v.type == dicom::PixelType::Rgb8) != (g.components == 3))
-            continue;  // GDCM reads multi-frame enhanced objects as one frame, palette as indices, ...
+            continue;  // GDCM reads multi-frame enhanced objects as one frame, ...
         const bool lossy = s.slices[0].transferSyntaxUid == "1.2.840.10008.1.2.4.50" ||
                            s.slices[0].transferSyntaxUid == "1.2.840.10008.1.2.4.51" ||
                            s.slices[0].transferSyntaxUid == "1.2.840.10008.1.2.4.81";
         const bool dirtyBits = name.find("12bit") != std::string::npos;  // checked against dcm2niix below
         double worst = 0;
         if (v.type == dicom::PixelType::Rgb8) {
+            // Colour wider than 8 bits is shown by its top 8 stored bits; GDCM keeps all of them.
+            const double scale = name == "palette_color_16bit_segmented_lut.dcm" ? 256.0 : 1.0;
             for (std::size_t i = 0; i < v.voxels.size(); ++i)
-                worst = std::max(worst, std::fabs(double(v.voxels[i]) - g.pixels[i]));
+                worst = std::max(worst, std::fabs(double(v.voxels[i]) - std::floor(double(g.pixels[i]) / scale)));
+            if (name.rfind("rgb_rle_", 0) == 0) {
+                // GDCM (ITK 5.3) reads the RLE segments of 16- and 32-bit RGB out of order (its red comes back as
+                // green). These are pydicom's SC_rgb picture at 16 and 32 bits (the second 32-bit frame its
+                // inverse); the same picture at 8 bits, JPEG lossless, is the reference, decoded by GDCM.
+                const auto ref = io::readImageFile((test::sharedDir() / "data/dicom/edge/jpeg_lossless_sv1_rgb.dcm").string());
+                ASSERT_EQ(ref.pixels.size() * v.dims.z, v.voxels.size());
+                worst = 0;
+                for (std::size_t f = 0; f < v.dims.z; ++f)
+                    for (std::size_t i = 0; i < ref.pixels.size(); ++i) {
+                        const double want = f == 0 ? ref.pixels[i] : 255.0 - ref.pixels[i];
+                        worst = std::max(worst, std::fabs(double(v.voxels[f * ref.pixels.size() + i]) - want));
+                    }
+            }
         } else {
             for (std::size_t i = 0; i < v.dims.count(); ++i)
                 worst = std::max(worst, std::fabs(v.value(i) - g.pixels[i]));
@@ -122,8 +137,8 @@ TEST(SeriesLoad, EveryEdgeImageLoadsLikeGdcmOrSaysWhyNot)
         std::printf("  %-44s loaded %zux%zux%zu, max |CamSight - GDCM| = %g\n", name.c_str(), v.dims.x, v.dims.y, v.dims.z, worst);
     }
     std::printf("  %d loaded (%d equal to GDCM), %d refused with a reason\n", loaded, comparedWithGdcm, failed);
-    EXPECT_GE(loaded, 44);
-    EXPECT_GE(comparedWithGdcm, 38);
+    EXPECT_GE(loaded, 49);
+    EXPECT_GE(comparedWithGdcm, 43);
 }
 
 TEST(SeriesLoad, TwelveBitFilesMaskAndSignExtendLikeDcm2niix)
