@@ -30,6 +30,7 @@ Command clipCommand();
 Command textSegmentCommand();
 #ifdef CAMSIGHT_FULL_BUILD
 Command dicomInfoCommand();
+Command dicomExportCommand();
 #endif
 
 }  // namespace camsight::cli

@@ -23,6 +23,7 @@ const std::vector<Command>& commands()
         textSegmentCommand(),
 #ifdef CAMSIGHT_FULL_BUILD
         dicomInfoCommand(),
+        dicomExportCommand(),
 #endif
     };
     return all;

@@ -232,4 +232,38 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
     return out;
 }
 
+LoadedSeries withModalityValues(const LoadedSeries& series)
+{
+    if (series.type == PixelType::Rgb8 || series.type == PixelType::Float32 ||
+        (series.slope == 1 && series.intercept == 0))
+        return series;
+    const std::size_t n = series.dims.count();
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double v = series.value(i);
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+    }
+    PixelType type = PixelType::Float32;
+    if (series.slope == std::floor(series.slope) && series.intercept == std::floor(series.intercept))
+        for (PixelType t : {PixelType::UInt8, PixelType::Int8, PixelType::UInt16, PixelType::Int16, PixelType::UInt32,
+                            PixelType::Int32})
+            if (fits(t, lo, hi)) {
+                type = t;
+                break;
+            }
+    LoadedSeries out;
+    out.dims = series.dims;
+    out.geometry = series.geometry;
+    out.type = type;
+    out.monochrome1 = series.monochrome1;
+    out.window = series.window;
+    out.photometric = series.photometric;
+    out.errors = series.errors;
+    out.voxels.resize(n * pixelBytes(type));
+    for (std::size_t i = 0; i < n; ++i)
+        store(type, out.voxels, i, series.value(i));
+    return out;
+}
+
 }  // namespace camsight::dicom

@@ -9,11 +9,13 @@
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
+#include <itkRGBPixel.h>
 #include <itkPNGImageIOFactory.h>
 #include <itkVectorImage.h>
 #include <itkVersion.h>
 
 // Std
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -22,7 +24,6 @@ namespace camsight::io {
 namespace {
 
 using VectorVolume = itk::VectorImage<float, 3>;
-using Volume = itk::Image<float, 3>;
 
 void registerFactories()
 {
@@ -45,7 +46,63 @@ std::string firstLine(const std::string& s)
     return out.substr(0, out.find('\n'));
 }
 
+template <class Pixel>
+void writeTyped(const std::string& path, const std::array<std::size_t, 3>& size, const image::Geometry& g,
+                const void* samples)
+{
+    using Image = itk::Image<Pixel, 3>;
+    auto vol = Image::New();
+    typename Image::RegionType region;
+    typename Image::SpacingType spacing;
+    typename Image::PointType origin;
+    typename Image::DirectionType direction;
+    for (unsigned d = 0; d < 3; ++d) {
+        region.SetSize(d, size[d]);
+        spacing[d] = g.spacing[d];
+        origin[d] = g.origin[d];
+        for (unsigned c = 0; c < 3; ++c)
+            direction[d][c] = g.direction[d * 3 + c];
+    }
+    vol->SetRegions(region);
+    vol->SetSpacing(spacing);
+    vol->SetOrigin(origin);
+    vol->SetDirection(direction);
+    vol->Allocate();
+    std::memcpy(static_cast<void*>(vol->GetBufferPointer()), samples, size[0] * size[1] * size[2] * sizeof(Pixel));
+    auto writer = itk::ImageFileWriter<Image>::New();
+    writer->SetFileName(path);
+    writer->SetInput(vol);
+    writer->SetUseCompression(true);
+    try {
+        writer->Update();
+    } catch (const itk::ExceptionObject& e) {
+        throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
+    }
+}
+
 }  // namespace
+
+void writeVolumeFile(const std::string& path, const std::array<std::size_t, 3>& size, const image::Geometry& geometry,
+                     SampleType type, int components, const void* samples)
+{
+    registerFactories();
+    if (components == 3) {
+        if (type != SampleType::UInt8)
+            throw std::invalid_argument(path + ": RGB volumes are written with 8-bit samples");
+        return writeTyped<itk::RGBPixel<std::uint8_t>>(path, size, geometry, samples);
+    }
+    if (components != 1)
+        throw std::invalid_argument(path + ": 1 or 3 components per voxel");
+    switch (type) {
+    case SampleType::UInt8: return writeTyped<std::uint8_t>(path, size, geometry, samples);
+    case SampleType::Int8: return writeTyped<std::int8_t>(path, size, geometry, samples);
+    case SampleType::UInt16: return writeTyped<std::uint16_t>(path, size, geometry, samples);
+    case SampleType::Int16: return writeTyped<std::int16_t>(path, size, geometry, samples);
+    case SampleType::UInt32: return writeTyped<std::uint32_t>(path, size, geometry, samples);
+    case SampleType::Int32: return writeTyped<std::int32_t>(path, size, geometry, samples);
+    case SampleType::Float32: return writeTyped<float>(path, size, geometry, samples);
+    }
+}
 
 std::string itkVersion() { return itk::Version::GetITKVersion(); }
 
@@ -105,38 +162,11 @@ ImageFile readImageFile(const std::string& path)
 
 void writeImageFile(const std::string& path, const ImageFile& image)
 {
-    registerFactories();
     if (image.components != 1)
         throw std::invalid_argument(path + ": only single-component volumes are written");
     if (image.pixels.size() != image.voxelCount())
         throw std::invalid_argument(path + ": the buffer does not match the size");
-    auto vol = Volume::New();
-    Volume::RegionType region;
-    Volume::SpacingType spacing;
-    Volume::PointType origin;
-    Volume::DirectionType direction;
-    for (int d = 0; d < 3; ++d) {
-        region.SetSize(d, image.size[d]);
-        spacing[d] = image.geometry.spacing[d];
-        origin[d] = image.geometry.origin[d];
-        for (int c = 0; c < 3; ++c)
-            direction[d][c] = image.geometry.direction[d * 3 + c];
-    }
-    vol->SetRegions(region);
-    vol->SetSpacing(spacing);
-    vol->SetOrigin(origin);
-    vol->SetDirection(direction);
-    vol->Allocate();
-    std::copy(image.pixels.begin(), image.pixels.end(), vol->GetBufferPointer());
-    auto writer = itk::ImageFileWriter<Volume>::New();
-    writer->SetFileName(path);
-    writer->SetInput(vol);
-    writer->SetUseCompression(true);
-    try {
-        writer->Update();
-    } catch (const itk::ExceptionObject& e) {
-        throw std::runtime_error(path + ": cannot write: " + firstLine(e.what()));
-    }
+    writeVolumeFile(path, image.size, image.geometry, SampleType::Float32, 1, image.pixels.data());
 }
 
 }  // namespace camsight::io

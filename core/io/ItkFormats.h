@@ -29,6 +29,15 @@ struct ImageFile {
 /// and the problem: missing, unknown format, more than 3 dimensions, more than 4 components, over 2^31 voxels.
 ImageFile readImageFile(const std::string& path);
 
+/// Sample types a volume can be written at (its own, not float).
+enum class SampleType { UInt8, Int8, UInt16, Int16, UInt32, Int32, Float32 };
+
+/// Writes a volume at its own sample type, 1 (grey) or 3 (RGB, interleaved) components, x fastest, with its geometry
+/// (NIfTI when the name ends in .nii or .nii.gz; NRRD, MetaImage likewise by extension). Throws std::runtime_error
+/// naming the file when it cannot be written.
+void writeVolumeFile(const std::string& path, const std::array<std::size_t, 3>& size, const image::Geometry& geometry,
+                     SampleType type, int components, const void* samples);
+
 /// Writes a single-component float volume (NIfTI when the name ends in .nii or .nii.gz) with its geometry.
 void writeImageFile(const std::string& path, const ImageFile& image);
 

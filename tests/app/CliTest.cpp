@@ -5,6 +5,7 @@
 #include "core/metrics/Report.h"
 #include "tests/support/MiniJson.h"
 #include "tests/support/Checks.h"
+#include "tests/support/Cli.h"
 #include "tests/support/SharedData.h"
 
 // Std
@@ -15,9 +16,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 #include <thread>
 
+using camsight::test::cli;
+using camsight::test::CliRun;
 using camsight::test::Json;
 namespace fs = std::filesystem;
 
@@ -25,24 +27,6 @@ using camsight::test::maxDiff;
 
 namespace {
 
-struct CliRun {
-    int code = -1;
-    std::string out;  // stdout and stderr together
-};
-
-CliRun cli(const std::string& args)
-{
-    CliRun r;
-    const std::string cmd = std::string(CAMSIGHT_CLI) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf;
-    std::size_t got;
-    while ((got = fread(buf.data(), 1, buf.size(), p)) > 0)
-        r.out.append(buf.data(), got);
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
 
 TEST(Cli, HelpListsCommands)
 {

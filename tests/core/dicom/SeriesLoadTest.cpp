@@ -252,3 +252,33 @@ TEST(SeriesLoad, RescaleThatChangesBetweenFilesMakesAFloatVolume)
     EXPECT_DOUBLE_EQ(two.value(0), 1000 - 1024);
     EXPECT_DOUBLE_EQ(two.intercept, -1024);
 }
+
+TEST(SeriesLoad, ExportWritesModalityValuesAtAnExactTypeWithTheGeometry)
+{
+    const fs::path dir = test::scratchDir() / "export";
+    fs::create_directories(dir);
+    writeSlice(dir, 1, 0.0, -1024, {0, 1, 2, 3, 4, 4095});
+    writeSlice(dir, 2, 2.5, -1024, {2000, 2001, 2002, 2003, 2004, 2005});
+    const auto scan = dicom::scanFolder(dir.string());
+    ASSERT_EQ(scan.series.size(), 1u);
+    const dicom::LoadedSeries stored = dicom::loadSeries(scan.series[0]);
+    const dicom::LoadedSeries v = dicom::withModalityValues(stored);
+    EXPECT_EQ(v.type, dicom::PixelType::Int16);  // -1024 .. 3071
+    for (std::size_t i = 0; i < v.dims.count(); ++i)
+        EXPECT_EQ(v.value(i), stored.value(i));
+    const std::string file = (dir / "export.nii.gz").string();
+    io::writeVolumeFile(file, {v.dims.x, v.dims.y, v.dims.z}, v.geometry, io::SampleType::Int16, 1, v.voxels.data());
+    const io::ImageFile back = io::readImageFile(file);
+    ASSERT_EQ(back.size, (std::array<std::size_t, 3>{3, 2, 2}));
+    for (std::size_t i = 0; i < v.dims.count(); ++i)
+        EXPECT_EQ(back.pixels[i], float(stored.value(i))) << i;
+    for (int k = 0; k < 3; ++k) {
+        EXPECT_NEAR(back.geometry.spacing[k], v.geometry.spacing[k], 1e-6);
+        EXPECT_NEAR(back.geometry.origin[k], v.geometry.origin[k], 1e-6);
+    }
+    // A non-integer slope has no exact integer type: float.
+    dicom::LoadedSeries scaled = stored;
+    scaled.slope = 0.5;
+    EXPECT_EQ(dicom::withModalityValues(scaled).type, dicom::PixelType::Float32);
+    EXPECT_DOUBLE_EQ(dicom::withModalityValues(scaled).value(5), 4095 * 0.5 - 1024);
+}
