@@ -13,7 +13,7 @@ PACKAGES=(
   # LibTorch (CPU) and a fast BLAS for it
   libtorch-dev libopenblas0-pthread
   # Tests: GoogleTest, a virtual X server, fonts for pixel tests, and tools used by benchmarks
-  libgtest-dev xvfb xauth fonts-dejavu-core dcm2niix
+  libgtest-dev xvfb xauth fonts-dejavu-core dcm2niix time
   # Packaging
   dpkg-dev file
 )

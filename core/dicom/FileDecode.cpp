@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <type_traits>
 
 namespace camsight::dicom {
 namespace {
@@ -306,6 +307,19 @@ Decoded decodeFile(const SliceInfo& s, std::vector<double>* grey, std::vector<st
         return decodeColour(s, px, d, ybr422, rgb);
     grey->resize(total);
     auto fromWords = [&](const auto* words) {
+        using Word = std::remove_cv_t<std::remove_pointer_t<decltype(words)>>;
+        if (d.bitsStored == int(8 * sizeof(Word)) && d.highBit == d.bitsStored - 1) {
+            // Every bit is a value bit (the common case): a plain conversion, signed or not.
+            if (d.pixelRepresentation == 1) {
+                const auto* w = reinterpret_cast<const std::make_signed_t<Word>*>(words);
+                for (std::size_t i = 0; i < total; ++i)
+                    (*grey)[i] = double(w[i]);
+            } else {
+                for (std::size_t i = 0; i < total; ++i)
+                    (*grey)[i] = double(words[i]);
+            }
+            return;
+        }
         for (std::size_t i = 0; i < total; ++i)
             (*grey)[i] = double(storedValue(words[i], d));
     };

@@ -45,7 +45,7 @@ std::size_t pixelBytes(PixelType t)
 
 namespace {
 
-// Stored value i of a grey volume (store() below is its inverse).
+// Stored value i of a grey volume.
 double fetch(PixelType t, const std::vector<std::uint8_t>& bytes, std::size_t i)
 {
     switch (t) {
@@ -87,16 +87,48 @@ bool fits(PixelType t, double lo, double hi)
     return false;
 }
 
-void store(PixelType t, std::vector<std::uint8_t>& bytes, std::size_t i, double v)
+template <class T>
+void storeTyped(std::uint8_t* bytes, std::size_t first, const double* v, std::size_t count)
+{
+    T* dst = reinterpret_cast<T*>(bytes) + first;  // the volume buffer is allocated for T (pixelBytes)
+    for (std::size_t k = 0; k < count; ++k)
+        dst[k] = static_cast<T>(v[k]);
+}
+
+// Stores a run of values, the type switched on once.
+void storeAll(PixelType t, std::uint8_t* bytes, std::size_t first, const double* v, std::size_t count)
 {
     switch (t) {
-    case PixelType::UInt8: put<std::uint8_t>(bytes, i, v); break;
-    case PixelType::Int8: put<std::int8_t>(bytes, i, v); break;
-    case PixelType::UInt16: put<std::uint16_t>(bytes, i, v); break;
-    case PixelType::Int16: put<std::int16_t>(bytes, i, v); break;
-    case PixelType::UInt32: put<std::uint32_t>(bytes, i, v); break;
-    case PixelType::Int32: put<std::int32_t>(bytes, i, v); break;
-    case PixelType::Float32: put<float>(bytes, i, v); break;
+    case PixelType::UInt8: return storeTyped<std::uint8_t>(bytes, first, v, count);
+    case PixelType::Int8: return storeTyped<std::int8_t>(bytes, first, v, count);
+    case PixelType::UInt16: return storeTyped<std::uint16_t>(bytes, first, v, count);
+    case PixelType::Int16: return storeTyped<std::int16_t>(bytes, first, v, count);
+    case PixelType::UInt32: return storeTyped<std::uint32_t>(bytes, first, v, count);
+    case PixelType::Int32: return storeTyped<std::int32_t>(bytes, first, v, count);
+    case PixelType::Float32: return storeTyped<float>(bytes, first, v, count);
+    case PixelType::Rgb8: break;
+    }
+}
+
+template <class T>
+void fetchTyped(const std::uint8_t* bytes, std::size_t first, std::size_t count, double* v)
+{
+    const T* src = reinterpret_cast<const T*>(bytes) + first;
+    for (std::size_t k = 0; k < count; ++k)
+        v[k] = double(src[k]);
+}
+
+// fetch() for a run of values.
+void fetchAll(PixelType t, const std::uint8_t* bytes, std::size_t first, std::size_t count, double* v)
+{
+    switch (t) {
+    case PixelType::UInt8: return fetchTyped<std::uint8_t>(bytes, first, count, v);
+    case PixelType::Int8: return fetchTyped<std::int8_t>(bytes, first, count, v);
+    case PixelType::UInt16: return fetchTyped<std::uint16_t>(bytes, first, count, v);
+    case PixelType::Int16: return fetchTyped<std::int16_t>(bytes, first, count, v);
+    case PixelType::UInt32: return fetchTyped<std::uint32_t>(bytes, first, count, v);
+    case PixelType::Int32: return fetchTyped<std::int32_t>(bytes, first, count, v);
+    case PixelType::Float32: return fetchTyped<float>(bytes, first, count, v);
     case PixelType::Rgb8: break;
     }
 }
@@ -178,15 +210,18 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
         }
         double lo = 0, hi = 0;
         if (!g.empty()) {
-            const auto [mn, mx] = std::minmax_element(g.begin(), g.begin() + std::ptrdiff_t(values));
-            lo = *mn;
-            hi = *mx;
+            // A plain loop (minmax_element tracks positions and does not vectorise); NaN only in float data, which
+            // Float32 holds whatever the range.
+            lo = hi = g[0];
+            for (std::size_t k = 1; k < values; ++k) {
+                lo = g[k] < lo ? g[k] : lo;
+                hi = g[k] > hi ? g[k] : hi;
+            }
         }
         const bool sameRescale = out.type == PixelType::Float32 ? (d.floatData || (d.slope == 1 && d.intercept == 0))
                                                                 : (d.slope == out.slope && d.intercept == out.intercept);
         if (d.samples == 1 && sameRescale && fits(out.type, lo, hi)) {
-            for (std::size_t k = 0; k < values; ++k)
-                store(out.type, out.voxels, base + k, g[k]);
+            storeAll(out.type, out.voxels.data(), base, g.data(), values);
             return;
         }
         std::vector<float> f(values);
@@ -201,8 +236,11 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
     forEachFile(
         start + 1, slices.size(), options.threads, options.cancel,
         [&](std::size_t i) {
-            std::vector<double> g;
-            std::vector<std::uint8_t> c;
+            // One decode buffer per thread, kept from file to file (a fresh 2 MB buffer per file costs page faults).
+            thread_local std::vector<double> g;
+            thread_local std::vector<std::uint8_t> c;
+            g.clear();
+            c.clear();
             const Decoded d = decodeFile(slices[i], &g, &c);
             if (d.error.empty())
                 write(i, d, g, c);
@@ -232,17 +270,22 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
     return out;
 }
 
-LoadedSeries withModalityValues(const LoadedSeries& series)
+LoadedSeries withModalityValues(LoadedSeries series)
 {
     if (series.type == PixelType::Rgb8 || series.type == PixelType::Float32 ||
         (series.slope == 1 && series.intercept == 0))
         return series;
-    const std::size_t n = series.dims.count();
+    const std::size_t n = series.dims.count(), run = series.dims.x * series.dims.y;
+    std::vector<double> values(run);
     double lo = INFINITY, hi = -INFINITY;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double v = series.value(i);
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
+    for (std::size_t first = 0; first < n; first += run) {
+        const std::size_t count = std::min(run, n - first);
+        fetchAll(series.type, series.voxels.data(), first, count, values.data());
+        for (std::size_t k = 0; k < count; ++k) {
+            const double v = values[k] * series.slope + series.intercept;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
     }
     PixelType type = PixelType::Float32;
     if (series.slope == std::floor(series.slope) && series.intercept == std::floor(series.intercept))
@@ -252,18 +295,25 @@ LoadedSeries withModalityValues(const LoadedSeries& series)
                 type = t;
                 break;
             }
-    LoadedSeries out;
-    out.dims = series.dims;
-    out.geometry = series.geometry;
-    out.type = type;
-    out.monochrome1 = series.monochrome1;
-    out.window = series.window;
-    out.photometric = series.photometric;
-    out.errors = series.errors;
-    out.voxels.resize(n * pixelBytes(type));
-    for (std::size_t i = 0; i < n; ++i)
-        store(type, out.voxels, i, series.value(i));
-    return out;
+    // Same width (CT: UInt16 or Int16 stored, Int16 out): rewritten in place, slice by slice; else a new buffer.
+    const bool inPlace = pixelBytes(type) == pixelBytes(series.type);
+    std::vector<std::uint8_t> converted;
+    if (!inPlace)
+        converted.resize(n * pixelBytes(type));
+    std::uint8_t* dst = inPlace ? series.voxels.data() : converted.data();
+    for (std::size_t first = 0; first < n; first += run) {
+        const std::size_t count = std::min(run, n - first);
+        fetchAll(series.type, series.voxels.data(), first, count, values.data());
+        for (std::size_t k = 0; k < count; ++k)
+            values[k] = values[k] * series.slope + series.intercept;
+        storeAll(type, dst, first, values.data(), count);
+    }
+    if (!inPlace)
+        series.voxels.swap(converted);
+    series.type = type;
+    series.slope = 1;
+    series.intercept = 0;
+    return series;
 }
 
 }  // namespace camsight::dicom

@@ -52,7 +52,8 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options = {
 /// The series with its modality rescale applied, for export to formats that do not carry one: unchanged when the
 /// rescale is the identity; otherwise the smallest integer type that holds every rescaled value exactly when slope
 /// and intercept are integers (CT: stored + -1024 in Int16), else Float32. Colour and float series come back as
-/// they are. MONOCHROME1 values are kept as stored (the flag stays): inversion is a display matter.
-LoadedSeries withModalityValues(const LoadedSeries& series);
+/// they are. MONOCHROME1 values are kept as stored (the flag stays): inversion is a display matter. Pass the series
+/// with std::move to convert in place where the type keeps its width.
+LoadedSeries withModalityValues(LoadedSeries series);
 
 }  // namespace camsight::dicom

@@ -5,6 +5,7 @@
 #include <itkImageFileReader.h>
 #include <itkImageFileWriter.h>
 #include <itkImageIOFactory.h>
+#include <itkImportImageFilter.h>
 #include <itkJPEGImageIOFactory.h>
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIOFactory.h>
@@ -50,12 +51,13 @@ template <class Pixel>
 void writeTyped(const std::string& path, const std::array<std::size_t, 3>& size, const image::Geometry& g,
                 const void* samples)
 {
-    using Image = itk::Image<Pixel, 3>;
-    auto vol = Image::New();
-    typename Image::RegionType region;
-    typename Image::SpacingType spacing;
-    typename Image::PointType origin;
-    typename Image::DirectionType direction;
+    // The caller's buffer is handed to the writer as it is (no copy of the volume).
+    using Import = itk::ImportImageFilter<Pixel, 3>;
+    auto import = Import::New();
+    typename Import::RegionType region;
+    typename Import::SpacingType spacing;
+    typename Import::OriginType origin;
+    typename Import::DirectionType direction;
     for (unsigned d = 0; d < 3; ++d) {
         region.SetSize(d, size[d]);
         spacing[d] = g.spacing[d];
@@ -63,15 +65,14 @@ void writeTyped(const std::string& path, const std::array<std::size_t, 3>& size,
         for (unsigned c = 0; c < 3; ++c)
             direction[d][c] = g.direction[d * 3 + c];
     }
-    vol->SetRegions(region);
-    vol->SetSpacing(spacing);
-    vol->SetOrigin(origin);
-    vol->SetDirection(direction);
-    vol->Allocate();
-    std::memcpy(static_cast<void*>(vol->GetBufferPointer()), samples, size[0] * size[1] * size[2] * sizeof(Pixel));
-    auto writer = itk::ImageFileWriter<Image>::New();
+    import->SetRegion(region);
+    import->SetSpacing(spacing);
+    import->SetOrigin(origin);
+    import->SetDirection(direction);
+    import->SetImportPointer(static_cast<Pixel*>(const_cast<void*>(samples)), size[0] * size[1] * size[2], false);
+    auto writer = itk::ImageFileWriter<itk::Image<Pixel, 3>>::New();
     writer->SetFileName(path);
-    writer->SetInput(vol);
+    writer->SetInput(import->GetOutput());
     writer->SetUseCompression(true);
     try {
         writer->Update();
