@@ -14,13 +14,16 @@ namespace camsight::dicom {
 namespace {
 
 void expandInto(const std::vector<std::uint32_t>& w, std::size_t offset, std::size_t maxSegments,
-                std::vector<std::uint32_t>* lut, int depth)
+                std::vector<std::uint32_t>* lut, int depth, std::size_t* visits)
 {
     if (depth > 8)
         throw std::runtime_error("segmented LUT: indirect segments nest too deep");
     std::size_t segments = 0;
     // A trailing pad word may follow the last segment: every segment is longer than two words.
     while (offset + 1 < w.size() && segments < maxSegments) {
+        // Empty segments copied by indirect ones could otherwise loop without the table growing.
+        if (++*visits > 1000000)
+            throw std::runtime_error("segmented LUT: more than a million segments");
         const std::uint32_t op = w[offset], n = w[offset + 1];
         offset += 2;
         if (op == 0) {  // discrete: n values
@@ -45,7 +48,7 @@ void expandInto(const std::vector<std::uint32_t>& w, std::size_t offset, std::si
             offset += 2;
             if (target >= w.size())
                 throw std::runtime_error("segmented LUT: an indirect segment points past the data");
-            expandInto(w, target, n, lut, depth + 1);
+            expandInto(w, target, n, lut, depth + 1, visits);
         } else {
             throw std::runtime_error("segmented LUT: unknown segment type " + std::to_string(op));
         }
@@ -105,7 +108,8 @@ std::string readTable(DcmItem* ds, const DcmTagKey& descriptor, const DcmTagKey&
 std::vector<std::uint32_t> expandSegmentedLut(const std::vector<std::uint32_t>& words)
 {
     std::vector<std::uint32_t> lut;
-    expandInto(words, 0, SIZE_MAX, &lut, 0);
+    std::size_t visits = 0;
+    expandInto(words, 0, SIZE_MAX, &lut, 0, &visits);
     return lut;
 }
 

@@ -153,13 +153,30 @@ TEST(Colour, SegmentedPaletteExpandsDiscreteLinearAndIndirectSegments)
     const std::vector<Uint16> bad = {1, 4, 200};
     ds->putAndInsertUint16Array(DCM_SegmentedRedPaletteColorLookupTableData, bad.data(), bad.size());
     save(ff, dir.path / "bad.dcm");
-    try {
-        loadOne(dir.path / "bad.dcm");
-        FAIL() << "a malformed segmented table loaded";
-    } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("bad.dcm: red palette table: segmented LUT: a linear segment comes first"),
-                  std::string::npos) << e.what();
+    auto refused = [&](const char* file, const std::string& why) {
+        try {
+            loadOne(dir.path / file);
+            ADD_FAILURE() << file << ": a malformed segmented table loaded";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find(std::string(file) + ": red palette table: segmented LUT: " + why),
+                      std::string::npos) << e.what();
+        }
+    };
+    refused("bad.dcm", "a linear segment comes first");
+    // Indirect segments that add nothing: 7 levels of 8 indirect segments, each copying the 8 of the next level, over
+    // 8 empty discrete ones: 8^8 segment visits with the table never growing. Refused after a million.
+    const Uint16 k = 8;
+    std::vector<Uint16> loop = {0, 1, 5};
+    for (int level = 0; level < 7; ++level) {
+        const Uint16 next = Uint16(loop.size() + 4 * k);  // where the next level starts
+        for (int j = 0; j < k; ++j)
+            loop.insert(loop.end(), {2, k, next, 0});
     }
+    for (int j = 0; j < k; ++j)
+        loop.insert(loop.end(), {0, 0});
+    ds->putAndInsertUint16Array(DCM_SegmentedRedPaletteColorLookupTableData, loop.data(), loop.size());
+    save(ff, dir.path / "loop.dcm");
+    refused("loop.dcm", "more than a million segments");
 }
 
 TEST(Colour, UncompressedYbrFull422SharesChromaBetweenPixelPairs)
