@@ -106,16 +106,19 @@ void MainWindowTest::openingAFolderReportsWhatHappened()
     Session session;
     MainWindow w(&session);
     QSignalSpy errors(&session, &Session::errorOccurred);
-    // The message box is modal: close it as soon as it appears.
-    QTimer::singleShot(0, [] {
+    // The message box is modal: close it whenever one appears.
+    QTimer closer;
+    connect(&closer, &QTimer::timeout, [] {
         for (QWidget* top : QApplication::topLevelWidgets())
-            if (top->inherits("QMessageBox"))
+            if (top->inherits("QMessageBox") && top->isVisible())
                 top->close();
     });
+    closer.start(20);
     w.openDicomFolder("/tmp/camsight-no-such-folder");
+    QVERIFY(errors.wait(10000));
     QCOMPARE(errors.count(), 1);
     QVERIFY(errors.first().first().toString().startsWith("/tmp/camsight-no-such-folder: "));
-    QVERIFY(w.statusBar()->currentMessage().contains("camsight-no-such-folder"));
+    QTRY_VERIFY(w.statusBar()->currentMessage().contains("camsight-no-such-folder"));
 }
 
 QTEST_MAIN(MainWindowTest)

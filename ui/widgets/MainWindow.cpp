@@ -3,6 +3,7 @@
 // Local
 #include "ui/model/Session.h"
 #include "ui/widgets/EmptyStateWidget.h"
+#include "ui/widgets/SliceView.h"
 
 // Qt
 #include <QAction>
@@ -10,6 +11,7 @@
 #include <QFileDialog>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
@@ -25,10 +27,20 @@ MainWindow::MainWindow(model::Session* session, QWidget* parent) : QMainWindow(p
 
     m_stack = new QStackedWidget(this);
     m_stack->addWidget(new EmptyStateWidget(m_openDicomFolder, m_stack));
+    m_view = new SliceView(m_session, m_stack);
+    m_stack->addWidget(m_view);
     setCentralWidget(m_stack);
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName("loadProgress");
+    m_progress->setMaximumWidth(220);
+    m_progress->setVisible(false);
+    statusBar()->addPermanentWidget(m_progress);
     statusBar()->showMessage(tr("Ready"));
 
     connect(m_session, &model::Session::errorOccurred, this, &MainWindow::showError);
+    connect(m_session, &model::Session::loadProgress, this, &MainWindow::showProgress);
+    connect(m_session, &model::Session::seriesLoaded, this, &MainWindow::showSeries);
+    connect(m_session, &model::Session::filesSkipped, this, &MainWindow::showSkippedFiles);
     connect(m_session, &model::Session::studyChanged, this, &MainWindow::updateTitle);
     updateTitle();
     resize(1100, 720);
@@ -79,7 +91,36 @@ void MainWindow::chooseDicomFolder()
 
 void MainWindow::openDicomFolder(const QString& path)
 {
+    statusBar()->showMessage(tr("Reading %1…").arg(path));
+    m_progress->setRange(0, 0);
+    m_progress->setVisible(true);
     m_session->openDicomFolder(path);
+}
+
+void MainWindow::showProgress(int done, int total)
+{
+    m_progress->setRange(0, total);
+    m_progress->setValue(done);
+}
+
+void MainWindow::showSeries()
+{
+    m_progress->setVisible(false);
+    m_stack->setCurrentWidget(m_view);
+    m_view->setFocus();
+    const auto s = m_session->series();
+    QString msg = tr("%1 × %2 × %3").arg(s->dims.x).arg(s->dims.y).arg(s->dims.z);
+    if (!m_session->otherSeries().isEmpty())
+        msg += tr("; %n more series in the folder", nullptr, int(m_session->otherSeries().size()));
+    statusBar()->showMessage(msg);
+}
+
+void MainWindow::showSkippedFiles(const QStringList& lines)
+{
+    // Not modal: the series is open and usable; the user sees how many files are missing and which on hover.
+    statusBar()->showMessage(tr("%n file(s) of this series could not be read; their slices are blank", nullptr,
+                                int(lines.size())));
+    statusBar()->setToolTip(lines.join('\n'));
 }
 
 void MainWindow::showAbout()
@@ -92,6 +133,7 @@ void MainWindow::showAbout()
 
 void MainWindow::showError(const QString& message)
 {
+    m_progress->setVisible(false);
     statusBar()->showMessage(message, 10000);
     QMessageBox::warning(this, tr("CamSight"), message);
 }

@@ -3,6 +3,7 @@
 #include <QMainWindow>
 
 class QAction;
+class QProgressBar;
 class QStackedWidget;
 
 namespace camsight::model {
@@ -11,6 +12,8 @@ class Session;
 
 namespace camsight::widgets {
 
+class SliceView;
+
 /// The application window: menus, toolbar and the central view of the Session.
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -18,6 +21,7 @@ public:
     explicit MainWindow(model::Session* session, QWidget* parent = nullptr);
 
     QAction* openDicomFolderAction() const { return m_openDicomFolder; }
+    SliceView* sliceView() const { return m_view; }
 
 public slots:
     void openDicomFolder(const QString& path);
@@ -29,9 +33,14 @@ private:
     void showAbout();
     void showError(const QString& message);
     void updateTitle();
+    void showProgress(int done, int total);
+    void showSeries();
+    void showSkippedFiles(const QStringList& lines);
 
     model::Session* m_session;
     QStackedWidget* m_stack = nullptr;
+    SliceView* m_view = nullptr;
+    QProgressBar* m_progress = nullptr;
     QAction* m_openDicomFolder = nullptr;
     QAction* m_quit = nullptr;
     QAction* m_about = nullptr;
