@@ -12,6 +12,6 @@ mkdir -p "$out/corpus" "$out/artifacts"
 if [ -d "$root/../shared/data/dicom" ]; then
   find "$root/../shared/data/dicom" -type f -size -2M -exec cp -n {} "$out/corpus/" \; 2>/dev/null || true
 fi
-ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions="$root/fuzz/lsan.supp" \
   "$out/fuzz_dicom" "$out/corpus" -artifact_prefix="$out/artifacts/" -max_total_time="$seconds" -rss_limit_mb=4096 \
   -timeout=30 -max_len=4000000 -print_final_stats=1

@@ -60,16 +60,40 @@ int runClip(const Args& args)
     return 0;
 }
 
+// One method's result as a JSON object (without the braces' neighbours).
+std::string resultJson(const ml::TextSegmentResult& r, ml::TextSegmentMethod method)
+{
+    std::ostringstream j;
+    j << "{\"seconds\": " << jsonNumber(r.seconds) << ", \"proposals\": " << r.proposals << ", \"masks\": [";
+    for (std::size_t i = 0; i < r.masks.size(); ++i) {
+        const auto& m = r.masks[i];
+        j << (i ? ", " : "") << "{\"text_probability\": " << jsonNumber(m.textProbability)
+          << ", \"predicted_iou\": " << jsonNumber(m.predictedIou) << ", \"bbox\": ["
+          << m.bbox[0] << ", " << m.bbox[1] << ", " << m.bbox[2] << ", " << m.bbox[3] << "], \"point\": ["
+          << jsonNumber(m.point[0]) << ", " << jsonNumber(m.point[1]) << "]}";
+    }
+    j << "]";
+    if (method == ml::TextSegmentMethod::Similarity)
+        j << ", \"prompt_box\": [" << r.promptBox[0] << ", " << r.promptBox[1] << ", " << r.promptBox[2] << ", "
+          << r.promptBox[3] << "]";
+    j << "}";
+    return j.str();
+}
+
+void writeMasks(const fs::path& file, const ml::TextSegmentResult& r, const ml::RgbImage& image)
+{
+    std::vector<std::uint8_t> all;
+    for (const auto& m : r.masks)
+        all.insert(all.end(), m.mask.begin(), m.mask.end());
+    io::writeNpy(file.string(), all.data(), {r.masks.size(), std::size_t(image.height), std::size_t(image.width)});
+}
+
 int runTextSegment(const Args& args)
 {
     ml::TextSegmentOptions o;
     const std::string method = args.value("method", "clipsam");
-    if (method == "clipsam")
-        o.method = ml::TextSegmentMethod::ClipSam;
-    else if (method == "similarity")
-        o.method = ml::TextSegmentMethod::Similarity;
-    else
-        throw UsageError("--method is clipsam or similarity, got '" + method + "'");
+    if (method != "clipsam" && method != "similarity" && method != "both")
+        throw UsageError("--method is clipsam, similarity or both, got '" + method + "'");
     o.topK = std::stoi(args.value("top", "3"));
     o.autoMask.pointsPerSide = std::stoi(args.value("points-per-side", "32"));
     if (args.has("pred-iou-thresh"))
@@ -84,30 +108,50 @@ int runTextSegment(const Args& args)
     const ml::SamModel sam = ml::SamModel::load(args.value("sam"));
     const ml::ClipModel clip = ml::ClipModel::load(args.value("clip"));
     const auto tok = text::ClipTokenizer::load(args.value("vocab"));
-    const ml::TextSegmentResult r = ml::segmentByText(sam, clip, tok, image, args.value("text"), o);
+    const auto run = [&](ml::TextSegmentMethod m) {
+        ml::TextSegmentOptions mo = o;
+        mo.method = m;
+        return ml::segmentByText(sam, clip, tok, image, args.value("text"), mo);
+    };
     fs::create_directories(out);
-    std::vector<std::uint8_t> all;
-    for (const auto& m : r.masks)
-        all.insert(all.end(), m.mask.begin(), m.mask.end());
-    io::writeNpy((out / "masks.npy").string(), all.data(),
-                 {r.masks.size(), std::size_t(image.height), std::size_t(image.width)});
-    if (!r.similarity.empty())
-        saveArray(out / "similarity.npy", r.similarity);
     std::ostringstream j;
     j << "{\"text\": " << jsonString(args.value("text")) << ", \"method\": " << jsonString(method)
-      << ", \"image\": [" << image.width << ", " << image.height << "], \"seconds\": " << jsonNumber(r.seconds)
-      << ", \"proposals\": " << r.proposals << ", \"masks\": [";
-    for (std::size_t i = 0; i < r.masks.size(); ++i) {
-        const auto& m = r.masks[i];
-        j << (i ? ", " : "") << "{\"text_probability\": " << jsonNumber(m.textProbability)
-          << ", \"predicted_iou\": " << jsonNumber(m.predictedIou) << ", \"bbox\": ["
-          << m.bbox[0] << ", " << m.bbox[1] << ", " << m.bbox[2] << ", " << m.bbox[3] << "], \"point\": ["
-          << jsonNumber(m.point[0]) << ", " << jsonNumber(m.point[1]) << "]}";
+      << ", \"image\": [" << image.width << ", " << image.height << "]";
+    if (method == "both") {
+        // Both methods on the same image and text, and how far their best masks agree.
+        const ml::TextSegmentResult a = run(ml::TextSegmentMethod::ClipSam), b = run(ml::TextSegmentMethod::Similarity);
+        writeMasks(out / "masks.npy", a, image);
+        writeMasks(out / "similarity_masks.npy", b, image);
+        saveArray(out / "similarity.npy", b.similarity);
+        j << ", \"clipsam\": " << resultJson(a, ml::TextSegmentMethod::ClipSam)
+          << ", \"similarity\": " << resultJson(b, ml::TextSegmentMethod::Similarity) << ", \"agreement\": ";
+        if (a.masks.empty() || b.masks.empty()) {
+            j << "null";
+        } else {
+            std::size_t inter = 0, sa = 0, sb = 0;
+            const auto& ma = a.masks[0].mask;
+            const auto& mb = b.masks[0].mask;
+            for (std::size_t i = 0; i < ma.size(); ++i) {
+                inter += ma[i] && mb[i];
+                sa += ma[i] != 0;
+                sb += mb[i] != 0;
+            }
+            const double uni = double(sa + sb - inter);
+            const double iou = uni > 0 ? double(inter) / uni : 1.0;
+            const double dice = sa + sb > 0 ? 2.0 * double(inter) / double(sa + sb) : 1.0;
+            j << "{\"iou\": " << jsonNumber(iou) << ", \"dice\": " << jsonNumber(dice)
+              << ", \"agree\": " << (iou >= 0.5 ? "true" : "false") << "}";
+        }
+    } else {
+        const ml::TextSegmentMethod m = method == "clipsam" ? ml::TextSegmentMethod::ClipSam : ml::TextSegmentMethod::Similarity;
+        const ml::TextSegmentResult r = run(m);
+        writeMasks(out / "masks.npy", r, image);
+        if (!r.similarity.empty())
+            saveArray(out / "similarity.npy", r.similarity);
+        // The single method's fields at the top level.
+        const std::string body = resultJson(r, m);
+        j << ", " << body.substr(1, body.size() - 2);
     }
-    j << "]";
-    if (o.method == ml::TextSegmentMethod::Similarity)
-        j << ", \"prompt_box\": [" << r.promptBox[0] << ", " << r.promptBox[1] << ", " << r.promptBox[2] << ", "
-          << r.promptBox[3] << "]";
     j << "}\n";
     std::ofstream scores(out / "scores.json");
     scores << j.str();
@@ -139,13 +183,13 @@ Command textSegmentCommand()
     return {"text-segment",
             "Masks for a typed text: SAM proposals scored by CLIP (clipsam) or CLIP patch similarity prompting SAM "
             "(similarity); writes masks.npy and scores.json",
-            "--sam S --clip C --vocab V --image IMG --text \"...\" [--method clipsam|similarity] [--top K] --out DIR",
+            "--sam S --clip C --vocab V --image IMG --text \"...\" [--method clipsam|similarity|both] [--top K] --out DIR",
             {{"sam", true, "SAM, MobileSAM or MedSAM checkpoint", "S"},
              {"clip", true, "OpenAI CLIP (TorchScript archive or state_dict)", "C"},
              {"vocab", true, "CLIP's BPE merge list, bpe_simple_vocab_16e6.txt.gz", "V"},
              {"image", true, ".npy (uint8 H x W x 3 or H x W), PNG or JPEG", "IMG"},
              {"text", true, "what to look for, e.g. \"nodule in the left lung\"", "TEXT"},
-             {"method", true, "clipsam (default) or similarity", "M"},
+             {"method", true, "clipsam (default), similarity, or both (and how far their best masks agree)", "M"},
              {"top", true, "masks kept by clipsam, best first (default 3)", "K"},
              {"points-per-side", true, "automatic mask generation grid (default 32)", "N"},
              {"pred-iou-thresh", true, "automatic masks: minimum predicted IoU (default 0.88)", "T"},

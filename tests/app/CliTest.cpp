@@ -178,9 +178,32 @@ TEST(Cli, TextSegmentWritesMasksAndScores)
             EXPECT_LT(m["text_probability"].number(), 1.0);
         }
     }
+    // Both methods, and the agreement of their best masks, recomputed here from the two mask files.
+    const fs::path out = camsight::test::scratchDir() / "text-both";
+    const CliRun both = cli("text-segment --sam " + (g / "sam/sam_tiny.pth").string() + " --clip " +
+                            (g / "clip/model/clip_tiny_jit.pt").string() + " --vocab " +
+                            (g / "clip/bpe_simple_vocab_16e6.txt.gz").string() + " --image " +
+                            (g / "sam/sam_tiny_a/image.npy").string() + " --text 'a nodule' --method both" +
+                            " --points-per-side 4 --pred-iou-thresh 0 --stability-thresh 0 --top 2 --out " + out.string());
+    ASSERT_EQ(both.code, 0) << both.out;
+    const Json j = Json::parseFile((out / "scores.json").string());
+    const auto a = camsight::io::readNpy((out / "masks.npy").string());
+    const auto b = camsight::io::readNpy((out / "similarity_masks.npy").string());
+    EXPECT_EQ(a.shape[0], j["clipsam"]["masks"].arr.size());
+    EXPECT_EQ(b.shape[0], j["similarity"]["masks"].arr.size());
+    const std::size_t plane = 333 * 517;
+    std::size_t inter = 0, uni = 0;
+    for (std::size_t i = 0; i < plane; ++i) {
+        inter += a.bytes[i] && b.bytes[i];
+        uni += a.bytes[i] || b.bytes[i];
+    }
+    const double iou = uni ? double(inter) / double(uni) : 1.0;
+    EXPECT_NEAR(j["agreement"]["iou"].number(), iou, 1e-12);
+    EXPECT_EQ(j["agreement"]["agree"].boolean, iou >= 0.5);
+    std::printf("  clipsam vs similarity (tiny random-weight models): IoU %.3f\n", iou);
     const CliRun bad = cli("text-segment --sam a --clip b --vocab c --image d --text x --method magic --out /tmp/x");
     EXPECT_EQ(bad.code, 2);
-    EXPECT_NE(bad.out.find("--method is clipsam or similarity"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("--method is clipsam, similarity or both"), std::string::npos) << bad.out;
 }
 
 }  // namespace
