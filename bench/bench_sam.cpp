@@ -13,12 +13,16 @@
 #include "core/ml/internal/Checkpoint.hpp"
 #include "core/ml/internal/SamNet.hpp"
 
+// LibTorch
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 // Std
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -176,6 +180,10 @@ int main(int argc, char** argv)
         }
         std::vector<double> dec;
         ml::SamResult r;
+        // CAMSIGHT_PROFILE=trace.json: the clicks under LibTorch's profiler (a Chrome trace of every operator).
+        std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+        if (const char* trace = std::getenv("CAMSIGHT_PROFILE"))
+            profile = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(trace) + "." + v + ".json");
         for (int i = 0; i < clicks + 1; ++i) {
             ml::SamPrompts p;
             p.points.push_back({300.0 + 20 * (i % 10), 200.0 + 15 * (i % 7), 1});
@@ -185,6 +193,7 @@ int main(int argc, char** argv)
             if (i > 0)
                 dec.push_back(msSince(t0));
         }
+        profile.reset();
         std::printf("camsight  %s  load %.0f ms  encoder median %.0f ms (min %.0f, %d runs)  decode per click median %.2f ms "
                     "(min %.2f, %d clicks, 3 masks at 1024x768)\n",
                     v.c_str(), loadMs, median(enc), *std::min_element(enc.begin(), enc.end()), repeats, median(dec),

@@ -399,10 +399,11 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c
             .expand({batch, -1, -1});
     const torch::Tensor tokens = torch::cat({outputTokens, sparse.to(outputTokens.dtype())}, 1);
     const torch::Tensor src = embedding + dense;
-    const std::int64_t ch = src.size(1), h = src.size(2), wd = src.size(3);
-    // Two-way transformer.
-    torch::Tensor keys = src.flatten(2).permute({0, 2, 1});
-    const torch::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
+    const std::int64_t h = src.size(2), wd = src.size(3);
+    // Two-way transformer. Image tokens are kept contiguous [B, HW, C]: the element-wise steps over them (positional
+    // adds, residuals) are then plain passes instead of strided ones.
+    torch::Tensor keys = src.flatten(2).permute({0, 2, 1}).contiguous();
+    const torch::Tensor keyPe = imagePe.dim() == 3 ? imagePe : imagePe.flatten(2).permute({0, 2, 1}).contiguous();
     torch::Tensor queries = tokens;
     for (int i = 0; i < c.decoderDepth; ++i) {
         const std::string p = "mask_decoder.transformer.layers." + std::to_string(i);
@@ -418,7 +419,6 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c
         const torch::Tensor m = linear(w, p + ".mlp.lin2", torch::relu(linear(w, p + ".mlp.lin1", queries)));
         queries = layerNorm(w, p + ".norm3", queries + m, 1e-5);
         q = queries + tokens;
-        k = keys + keyPe;
         keys = layerNorm(w, p + ".norm4", keys + attention(w, p + ".cross_attn_image_to_token", k, q, queries, heads), 1e-5);
     }
     {
@@ -428,19 +428,31 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c
     }
     const torch::Tensor iouTokenOut = queries.select(1, 0);
     const torch::Tensor maskTokensOut = queries.narrow(1, 1, c.maskTokens);
-    // Upscale the image tokens and apply each mask token's hypernetwork.
-    const std::int64_t b = keys.size(0);
-    torch::Tensor up = keys.transpose(1, 2).reshape({b, ch, h, wd});
-    up = torch::conv_transpose2d(up, w.at("mask_decoder.output_upscaling.0.weight"), w.at("mask_decoder.output_upscaling.0.bias"), 2);
-    up = geluExact(layerNorm2d(w, "mask_decoder.output_upscaling.1", up));
-    up = torch::conv_transpose2d(up, w.at("mask_decoder.output_upscaling.3.weight"), w.at("mask_decoder.output_upscaling.3.bias"), 2);
-    up = geluExact(up);
+    // Upscale the image tokens and apply each mask token's hypernetwork. A 2x2 transposed convolution of stride 2 is
+    // one matrix product per pixel (C_in -> C_out x 2 x 2) and a rearrangement, so both run as products on the
+    // channels-last tokens; LayerNorm2d over channels is layer_norm on the last axis.
+    const auto upscale = [](const torch::Tensor& x, std::int64_t side, const torch::Tensor& weight, const torch::Tensor& bias) {
+        const std::int64_t cin = weight.size(0), cout = weight.size(1);
+        const torch::Tensor y = torch::matmul(x, weight.reshape({cin, cout * 4}));  // [B, side^2, cout*2*2]
+        return y.view({x.size(0), side, side, cout, 2, 2})
+                   .permute({0, 1, 4, 2, 5, 3})  // [B, y, ky, x, kx, cout]
+                   .reshape({x.size(0), 4 * side * side, cout}) +
+               bias;
+    };
+    torch::Tensor up = upscale(keys, h, w.at("mask_decoder.output_upscaling.0.weight"), w.at("mask_decoder.output_upscaling.0.bias"));
+    {
+        // LayerNorm2d as segment-anything writes it (mean, then the mean square of the deviation), on the last axis.
+        const torch::Tensor u = up.mean(-1, true), d = up - u;
+        up = geluExact(d / torch::sqrt(d.pow(2).mean(-1, true) + 1e-6) * w.at("mask_decoder.output_upscaling.1.weight") +
+                       w.at("mask_decoder.output_upscaling.1.bias"));
+    }
+    up = geluExact(upscale(up, 2 * h, w.at("mask_decoder.output_upscaling.3.weight"), w.at("mask_decoder.output_upscaling.3.bias")));
+    const std::int64_t uh = 4 * h, uw = 4 * wd;
     std::vector<torch::Tensor> hyper;
     for (int t = 0; t < c.maskTokens; ++t)
         hyper.push_back(mlpRelu(w, "mask_decoder.output_hypernetworks_mlps." + std::to_string(t), maskTokensOut.select(1, t), 3));
     const torch::Tensor hyperIn = torch::stack(hyper, 1);  // [b, tokens, C/8]
-    const std::int64_t uc = up.size(1), uh = up.size(2), uw = up.size(3);
-    const torch::Tensor masks = torch::matmul(hyperIn, up.view({b, uc, uh * uw})).view({hyperIn.size(0), -1, uh, uw});
+    const torch::Tensor masks = torch::matmul(hyperIn, up.transpose(1, 2)).view({hyperIn.size(0), -1, uh, uw});
     const torch::Tensor iou = mlpRelu(w, "mask_decoder.iou_prediction_head", iouTokenOut, c.iouHeadDepth);
     if (multimask)
         return {masks.narrow(1, 1, c.maskTokens - 1), iou.narrow(1, 1, c.maskTokens - 1)};
