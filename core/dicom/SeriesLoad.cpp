@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <type_traits>
 
 namespace camsight::dicom {
 namespace {
@@ -45,20 +47,28 @@ std::size_t pixelBytes(PixelType t)
 
 namespace {
 
+// Calls f(T{}) with the C++ type of a grey pixel type; returns fallback for Rgb8. The one switch over the grey
+// types: fetching, storing and range checks all go through it.
+template <class R, class F>
+R withGreyType(PixelType t, R fallback, F&& f)
+{
+    switch (t) {
+    case PixelType::UInt8: return f(std::uint8_t{});
+    case PixelType::Int8: return f(std::int8_t{});
+    case PixelType::UInt16: return f(std::uint16_t{});
+    case PixelType::Int16: return f(std::int16_t{});
+    case PixelType::UInt32: return f(std::uint32_t{});
+    case PixelType::Int32: return f(std::int32_t{});
+    case PixelType::Float32: return f(float{});
+    case PixelType::Rgb8: break;
+    }
+    return fallback;
+}
+
 // Stored value i of a grey volume.
 double fetch(PixelType t, const std::vector<std::uint8_t>& bytes, std::size_t i)
 {
-    switch (t) {
-    case PixelType::UInt8: return get<std::uint8_t>(bytes, i);
-    case PixelType::Int8: return get<std::int8_t>(bytes, i);
-    case PixelType::UInt16: return get<std::uint16_t>(bytes, i);
-    case PixelType::Int16: return get<std::int16_t>(bytes, i);
-    case PixelType::UInt32: return get<std::uint32_t>(bytes, i);
-    case PixelType::Int32: return get<std::int32_t>(bytes, i);
-    case PixelType::Float32: return get<float>(bytes, i);
-    case PixelType::Rgb8: break;
-    }
-    return 0;
+    return withGreyType(t, 0.0, [&](auto tag) { return get<decltype(tag)>(bytes, i); });
 }
 
 }  // namespace
@@ -75,62 +85,34 @@ namespace {
 
 bool fits(PixelType t, double lo, double hi)
 {
-    switch (t) {
-    case PixelType::UInt8: return lo >= 0 && hi <= 255;
-    case PixelType::Int8: return lo >= -128 && hi <= 127;
-    case PixelType::UInt16: return lo >= 0 && hi <= 65535;
-    case PixelType::Int16: return lo >= -32768 && hi <= 32767;
-    case PixelType::UInt32: return lo >= 0 && hi <= 4294967295.0;
-    case PixelType::Int32: return lo >= -2147483648.0 && hi <= 2147483647.0;
-    case PixelType::Float32: case PixelType::Rgb8: return true;
-    }
-    return false;
+    return withGreyType(t, true, [&](auto tag) {
+        using T = decltype(tag);
+        return std::is_floating_point_v<T> ||
+               (lo >= double(std::numeric_limits<T>::lowest()) && hi <= double(std::numeric_limits<T>::max()));
+    });
 }
 
-template <class T>
-void storeTyped(std::uint8_t* bytes, std::size_t first, const double* v, std::size_t count)
-{
-    T* dst = reinterpret_cast<T*>(bytes) + first;  // the volume buffer is allocated for T (pixelBytes)
-    for (std::size_t k = 0; k < count; ++k)
-        dst[k] = static_cast<T>(v[k]);
-}
-
-// Stores a run of values, the type switched on once.
+// Stores a run of values, the type switched on once (the buffer is allocated for the type: pixelBytes).
 void storeAll(PixelType t, std::uint8_t* bytes, std::size_t first, const double* v, std::size_t count)
 {
-    switch (t) {
-    case PixelType::UInt8: return storeTyped<std::uint8_t>(bytes, first, v, count);
-    case PixelType::Int8: return storeTyped<std::int8_t>(bytes, first, v, count);
-    case PixelType::UInt16: return storeTyped<std::uint16_t>(bytes, first, v, count);
-    case PixelType::Int16: return storeTyped<std::int16_t>(bytes, first, v, count);
-    case PixelType::UInt32: return storeTyped<std::uint32_t>(bytes, first, v, count);
-    case PixelType::Int32: return storeTyped<std::int32_t>(bytes, first, v, count);
-    case PixelType::Float32: return storeTyped<float>(bytes, first, v, count);
-    case PixelType::Rgb8: break;
-    }
-}
-
-template <class T>
-void fetchTyped(const std::uint8_t* bytes, std::size_t first, std::size_t count, double* v)
-{
-    const T* src = reinterpret_cast<const T*>(bytes) + first;
-    for (std::size_t k = 0; k < count; ++k)
-        v[k] = double(src[k]);
+    withGreyType(t, 0, [&](auto tag) {
+        using T = decltype(tag);
+        T* dst = reinterpret_cast<T*>(bytes) + first;
+        for (std::size_t k = 0; k < count; ++k)
+            dst[k] = static_cast<T>(v[k]);
+        return 0;
+    });
 }
 
 // fetch() for a run of values.
 void fetchAll(PixelType t, const std::uint8_t* bytes, std::size_t first, std::size_t count, double* v)
 {
-    switch (t) {
-    case PixelType::UInt8: return fetchTyped<std::uint8_t>(bytes, first, count, v);
-    case PixelType::Int8: return fetchTyped<std::int8_t>(bytes, first, count, v);
-    case PixelType::UInt16: return fetchTyped<std::uint16_t>(bytes, first, count, v);
-    case PixelType::Int16: return fetchTyped<std::int16_t>(bytes, first, count, v);
-    case PixelType::UInt32: return fetchTyped<std::uint32_t>(bytes, first, count, v);
-    case PixelType::Int32: return fetchTyped<std::int32_t>(bytes, first, count, v);
-    case PixelType::Float32: return fetchTyped<float>(bytes, first, count, v);
-    case PixelType::Rgb8: break;
-    }
+    withGreyType(t, 0, [&](auto tag) {
+        const auto* src = reinterpret_cast<const decltype(tag)*>(bytes) + first;
+        for (std::size_t k = 0; k < count; ++k)
+            v[k] = double(src[k]);
+        return 0;
+    });
 }
 
 PixelType typeFor(const Decoded& d)
