@@ -115,6 +115,18 @@ void fetchAll(PixelType t, const std::uint8_t* bytes, std::size_t first, std::si
     });
 }
 
+// Smallest and largest of n values (a plain loop: minmax_element tracks positions and does not vectorise; NaN only
+// in float data, which Float32 holds whatever the range).
+std::pair<double, double> valueRange(const double* v, std::size_t n)
+{
+    double lo = n ? v[0] : 0.0, hi = lo;
+    for (std::size_t k = 1; k < n; ++k) {
+        lo = v[k] < lo ? v[k] : lo;
+        hi = v[k] > hi ? v[k] : hi;
+    }
+    return {lo, hi};
+}
+
 PixelType typeFor(const Decoded& d)
 {
     if (d.samples == 3)
@@ -190,16 +202,7 @@ LoadedSeries loadSeries(const SeriesInfo& series, const LoadOptions& options)
                     std::fill_n(out.voxels.data() + (base + k) * 3, 3, static_cast<std::uint8_t>(std::clamp(g[k], 0.0, 255.0)));
             return;
         }
-        double lo = 0, hi = 0;
-        if (!g.empty()) {
-            // A plain loop (minmax_element tracks positions and does not vectorise); NaN only in float data, which
-            // Float32 holds whatever the range.
-            lo = hi = g[0];
-            for (std::size_t k = 1; k < values; ++k) {
-                lo = g[k] < lo ? g[k] : lo;
-                hi = g[k] > hi ? g[k] : hi;
-            }
-        }
+        const auto [lo, hi] = valueRange(g.data(), g.empty() ? 0 : values);
         const bool sameRescale = out.type == PixelType::Float32 ? (d.floatData || (d.slope == 1 && d.intercept == 0))
                                                                 : (d.slope == out.slope && d.intercept == out.intercept);
         if (d.samples == 1 && sameRescale && fits(out.type, lo, hi)) {
@@ -263,11 +266,11 @@ LoadedSeries withModalityValues(LoadedSeries series)
     for (std::size_t first = 0; first < n; first += run) {
         const std::size_t count = std::min(run, n - first);
         fetchAll(series.type, series.voxels.data(), first, count, values.data());
-        for (std::size_t k = 0; k < count; ++k) {
-            const double v = values[k] * series.slope + series.intercept;
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-        }
+        for (std::size_t k = 0; k < count; ++k)
+            values[k] = values[k] * series.slope + series.intercept;
+        const auto [a, b] = valueRange(values.data(), count);
+        lo = std::min(lo, a);
+        hi = std::max(hi, b);
     }
     PixelType type = PixelType::Float32;
     if (series.slope == std::floor(series.slope) && series.intercept == std::floor(series.intercept))

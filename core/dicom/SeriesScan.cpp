@@ -296,13 +296,15 @@ ScanResult scanFiles(std::vector<std::string> paths, const ScanOptions& options)
     forEachFile(0, paths.size(), options.threads, options.cancel,
                 [&](std::size_t i) { headers[i] = readHeader(paths[i]); }, options.progress, 0, paths.size());
     // DICOMDIRs among them: the files they reference join the scan (once, however they were named or reached).
+    // The canonical names are only needed then: a scan without a DICOMDIR does not touch the file system again.
     std::set<std::string> known;
-    for (const auto& p : paths)
-        known.insert(fs::weakly_canonical(p).string());
     const std::size_t firstPass = paths.size();
     for (std::size_t i = 0; i < firstPass; ++i) {
         if (!headers[i].dicomdir)
             continue;
+        if (known.empty())
+            for (std::size_t j = 0; j < firstPass; ++j)
+                known.insert(fs::weakly_canonical(paths[j]).string());
         result.dicomdirs.push_back(paths[i]);
         DicomDirFiles d = readDicomDir(paths[i]);
         result.errors.insert(result.errors.end(), d.problems.begin(), d.problems.end());

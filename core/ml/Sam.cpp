@@ -131,12 +131,36 @@ SamEmbedding SamModel::encodeMedSam(const SamImage& image) const
     return m_impl->embed(input, image, side, side, true);
 }
 
-SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) const
+namespace {
+
+F::InterpolateFuncOptions bilinear(std::int64_t h, std::int64_t w)
 {
-    const sam::Config& c = m_impl->config;
+    return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
+}
+
+// Sam.postprocess_masks: to the model's square input, crop the resized image, back to the original size (bilinear,
+// no antialias). Each mask channel is interpolated on its own.
+torch::Tensor postprocessMasks(const torch::Tensor& low, const SamEmbedding& e, int imageSize)
+{
+    torch::Tensor up = F::interpolate(low, bilinear(imageSize, imageSize));
+    up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
+                   torch::indexing::Slice(0, e.inputWidth)});
+    return F::interpolate(up, bilinear(e.originalHeight, e.originalWidth));
+}
+
+void requireOwnEmbedding(const SamEmbedding& e, const sam::Config& c)
+{
     if (e.variant != c.variant || e.features.shape.size() != 4 || e.features.shape[1] != c.outChans)
         throw std::invalid_argument("the embedding was made by another model (" + e.variant + ", " +
                                     e.features.shapeString() + ")");
+}
+
+}  // namespace
+
+SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) const
+{
+    const sam::Config& c = m_impl->config;
+    requireOwnEmbedding(e, c);
     if (prompts.points.empty() && !prompts.box)
         throw std::invalid_argument("a SAM prompt needs at least one point or a box");
     c10::InferenceMode inference;
@@ -170,13 +194,9 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
         p.maskInput = toTensor(prompts.maskInput).reshape({1, 1, 256, 256});
     }
     const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), m_impl->imagePe, p, prompts.multimask);
-    // Sam.postprocess_masks: to 1024 x 1024, crop the resized image, back to the original size (bilinear, no antialias).
-    const auto opts = [](std::int64_t h, std::int64_t w) {
-        return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
-    };
     if (e.medsam) {
         // medsam_inference(): sigmoid, one resize from 256 straight to the original size, > 0.5.
-        const torch::Tensor prob = F::interpolate(torch::sigmoid(low), opts(e.originalHeight, e.originalWidth));
+        const torch::Tensor prob = F::interpolate(torch::sigmoid(low), bilinear(e.originalHeight, e.originalWidth));
         SamResult r;
         r.lowResLogits = toArray(low[0]);
         r.iou = toArray(iou[0]);
@@ -187,10 +207,7 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
             r.masks[i] = r.probabilities.data[i] > 0.5f;
         return r;
     }
-    torch::Tensor up = F::interpolate(low, opts(c.imageSize, c.imageSize));
-    up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
-                   torch::indexing::Slice(0, e.inputWidth)});
-    up = F::interpolate(up, opts(e.originalHeight, e.originalWidth));
+    const torch::Tensor up = postprocessMasks(low, e, c.imageSize);
     SamResult r;
     r.lowResLogits = toArray(low[0]);
     r.iou = toArray(iou[0]);
@@ -206,8 +223,7 @@ void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoin
                                 float iouAbove) const
 {
     const sam::Config& c = m_impl->config;
-    if (e.variant != c.variant || e.features.shape.size() != 4 || e.features.shape[1] != c.outChans)
-        throw std::invalid_argument("the embedding was made by another model (" + e.variant + ")");
+    requireOwnEmbedding(e, c);
     if (e.medsam)
         throw std::invalid_argument("automatic mask generation takes a SAM embedding, not a MedSAM one");
     if (points.empty())
@@ -224,9 +240,6 @@ void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoin
     p.points = torch::from_blob(xy.data(), {n, 1, 2}, torch::kFloat32).clone();
     p.labels = torch::ones({n, 1});
     const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), m_impl->imagePe, p, true);
-    const auto opts = [](std::int64_t h, std::int64_t w) {
-        return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
-    };
     // Only the masks that pass the IoU filter are upsampled: each mask is interpolated on its own, so gathering them
     // as a batch of single-channel images gives the same logits as upsampling all of them.
     const std::int64_t perPrompt = low.size(1);
@@ -242,10 +255,7 @@ void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoin
     for (std::size_t s = 0; s < wanted.size(); s += chunk) {
         const std::size_t m = std::min(chunk, wanted.size() - s);
         const torch::Tensor index = torch::from_blob(wanted.data() + s, {std::int64_t(m)}, torch::kInt64);
-        torch::Tensor up = F::interpolate(flat.index_select(0, index), opts(c.imageSize, c.imageSize));
-        up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
-                       torch::indexing::Slice(0, e.inputWidth)});
-        up = F::interpolate(up, opts(e.originalHeight, e.originalWidth)).contiguous();
+        const torch::Tensor up = postprocessMasks(flat.index_select(0, index), e, c.imageSize).contiguous();
         const float* data = up.data_ptr<float>();
         for (std::size_t i = 0; i < m; ++i) {
             const std::int64_t j = wanted[s + i];
