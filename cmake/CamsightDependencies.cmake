@@ -10,6 +10,10 @@ add_library(camsight_torch INTERFACE)
 target_link_libraries(camsight_torch INTERFACE ${TORCH_LIBRARIES})
 # Std: dl_iterate_phdr/dlsym to report the BLAS actually loaded.
 target_link_libraries(camsight_torch INTERFACE ${CMAKE_DL_LIBS})
+# at::parallel_for is header code: without the compiler's OpenMP its "#pragma omp parallel" is ignored and every loop
+# written with it runs on one thread (LibTorch's own operators are unaffected).
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+target_link_libraries(camsight_torch INTERFACE OpenMP::OpenMP_CXX)
 message(STATUS "LibTorch: ${Torch_VERSION} (${Torch_DIR})")
 
 if(NOT CAMSIGHT_ENGINE_ONLY)

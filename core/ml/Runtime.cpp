@@ -10,6 +10,9 @@
 
 // Std
 #include <dlfcn.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 #include <link.h>
 
 #include <climits>
@@ -114,5 +117,17 @@ SingleThreadedBlas::~SingleThreadedBlas()
     if (m_previous > 1 && set)
         set(m_previous);
 }
+
+#if defined(__SSE__) || defined(__x86_64__)
+FlushDenormals::FlushDenormals() : m_previous(_mm_getcsr())
+{
+    _mm_setcsr(m_previous | 0x8040u);  // FTZ (bit 15) and DAZ (bit 6)
+}
+
+FlushDenormals::~FlushDenormals() { _mm_setcsr(m_previous); }
+#else
+FlushDenormals::FlushDenormals() = default;
+FlushDenormals::~FlushDenormals() = default;
+#endif
 
 }  // namespace camsight::ml

@@ -4,8 +4,12 @@
 #include "core/image/PillowResize.h"
 #include "core/image/SplineResize.h"
 #include "core/ml/internal/BlasThreads.hpp"
+#include "core/ml/internal/MaskResample.hpp"
 #include "core/ml/internal/SamNet.hpp"
 #include "core/ml/internal/Tensors.hpp"
+
+// LibTorch
+#include <ATen/record_function.h>
 
 // Std
 #include <algorithm>
@@ -14,8 +18,6 @@
 
 namespace camsight::ml {
 namespace {
-
-namespace F = torch::nn::functional;
 
 const float kPixelMean[3] = {123.675f, 116.28f, 103.53f};
 const float kPixelStd[3] = {58.395f, 57.12f, 57.375f};
@@ -38,9 +40,11 @@ void requireRgb(const SamImage& image, const char* model)
 struct SamModel::Impl {
     sam::Weights weights;
     sam::Config config;
-    torch::Tensor imagePe;  ///< the decoder's dense positional encoding: the same for every image, made once
+    torch::Tensor imagePe;  ///< the decoder's dense positional encoding as tokens [1, HW, C]: the same for every image
     Impl(sam::Weights w, sam::Config c)
-        : weights(std::move(w)), config(std::move(c)), imagePe(sam::densePositionalEncoding(weights, config))
+        : weights(std::move(w)),
+          config(std::move(c)),
+          imagePe(sam::densePositionalEncoding(weights, config).flatten(2).transpose(1, 2).contiguous())
     {
     }
 
@@ -133,19 +137,12 @@ SamEmbedding SamModel::encodeMedSam(const SamImage& image) const
 
 namespace {
 
-F::InterpolateFuncOptions bilinear(std::int64_t h, std::int64_t w)
+// Sam.postprocess_masks (to the model's square input, crop the resized image, back to the original size) for an
+// embedding, as one separable operator.
+MaskResampler postprocessor(const torch::Tensor& low, const SamEmbedding& e, int imageSize)
 {
-    return F::InterpolateFuncOptions().size(std::vector<std::int64_t>{h, w}).mode(torch::kBilinear).align_corners(false);
-}
-
-// Sam.postprocess_masks: to the model's square input, crop the resized image, back to the original size (bilinear,
-// no antialias). Each mask channel is interpolated on its own.
-torch::Tensor postprocessMasks(const torch::Tensor& low, const SamEmbedding& e, int imageSize)
-{
-    torch::Tensor up = F::interpolate(low, bilinear(imageSize, imageSize));
-    up = up.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, e.inputHeight),
-                   torch::indexing::Slice(0, e.inputWidth)});
-    return F::interpolate(up, bilinear(e.originalHeight, e.originalWidth));
+    return MaskResampler(int(low.size(-2)), int(low.size(-1)), imageSize, imageSize, e.inputHeight, e.inputWidth,
+                         e.originalHeight, e.originalWidth);
 }
 
 void requireOwnEmbedding(const SamEmbedding& e, const sam::Config& c)
@@ -166,6 +163,7 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
     c10::InferenceMode inference;
     // The decoder's products are small: OpenBLAS's own threads would only contend with the intra-op threads.
     SingleThreadedBlas smallWork;
+    FlushDenormals flush;
     // Coordinates into the resized frame: x by neww / W, y by newh / H (float64, then float32), as apply_coords;
     // MedSAM: box / [W, H, W, H] * 1024, the same arithmetic with neww = newh = 1024.
     const double sx = double(e.inputWidth) / e.originalWidth, sy = double(e.inputHeight) / e.originalHeight;
@@ -193,28 +191,36 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
                                         prompts.maskInput.shapeString());
         p.maskInput = toTensor(prompts.maskInput).reshape({1, 1, 256, 256});
     }
-    const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), m_impl->imagePe, p, prompts.multimask);
-    if (e.medsam) {
-        // medsam_inference(): sigmoid, one resize from 256 straight to the original size, > 0.5.
-        const torch::Tensor prob = F::interpolate(torch::sigmoid(low), bilinear(e.originalHeight, e.originalWidth));
-        SamResult r;
-        r.lowResLogits = toArray(low[0]);
-        r.iou = toArray(iou[0]);
-        r.probabilities = toArray(prob[0]);
-        r.logits = toArray(torch::logit(prob[0].to(torch::kFloat64)).to(torch::kFloat32));
-        r.masks.resize(r.probabilities.data.size());
-        for (std::size_t i = 0; i < r.masks.size(); ++i)
-            r.masks[i] = r.probabilities.data[i] > 0.5f;
-        return r;
-    }
-    const torch::Tensor up = postprocessMasks(low, e, c.imageSize);
+    const auto [low, iou] = sam::decode(m_impl->weights, c, viewTensor(e.features), m_impl->imagePe, p, prompts.multimask);
+    RECORD_FUNCTION("camsight::outputs", std::vector<c10::IValue>());
+    const std::int64_t k = low.size(1), plane = std::int64_t(e.originalHeight) * e.originalWidth;
     SamResult r;
     r.lowResLogits = toArray(low[0]);
     r.iou = toArray(iou[0]);
-    r.logits = toArray(up[0]);
-    r.masks.resize(r.logits.data.size());
-    for (std::size_t i = 0; i < r.masks.size(); ++i)
-        r.masks[i] = r.logits.data[i] > 0.0f;
+    r.logits = FloatArray({k, e.originalHeight, e.originalWidth});
+    r.masks.resize(std::size_t(k * plane));
+    const std::int64_t lowPlane = low.size(2) * low.size(3);
+    if (e.medsam) {
+        // medsam_inference(): sigmoid, one resize from 256 straight to the original size, > 0.5.
+        const MaskResampler resize(int(low.size(2)), int(low.size(3)), 0, 0, 0, 0, e.originalHeight, e.originalWidth);
+        const torch::Tensor prob = torch::sigmoid(low[0]).contiguous();
+        r.probabilities = FloatArray({k, e.originalHeight, e.originalWidth});
+        for (std::int64_t i = 0; i < k; ++i)
+            resize.apply(prob.data_ptr<float>() + i * lowPlane, r.probabilities.data.data() + i * plane,
+                         r.masks.data() + i * plane, 0.5f);
+        for (std::size_t i = 0; i < r.logits.data.size(); ++i) {
+            const double q = r.probabilities.data[i];
+            r.logits.data[i] = static_cast<float>(std::log(q / (1.0 - q)));
+        }
+        return r;
+    }
+    const MaskResampler resample = postprocessor(low, e, c.imageSize);
+    const float* lowData = r.lowResLogits.data.data();
+    {
+    RECORD_FUNCTION("camsight::resample", std::vector<c10::IValue>());
+    for (std::int64_t i = 0; i < k; ++i)
+        resample.apply(lowData + i * lowPlane, r.logits.data.data() + i * plane, r.masks.data() + i * plane);
+    }
     return r;
 }
 
@@ -229,6 +235,7 @@ void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoin
     if (points.empty())
         return;
     c10::InferenceMode inference;
+    FlushDenormals flush;
     const double sx = double(e.inputWidth) / e.originalWidth, sy = double(e.inputHeight) / e.originalHeight;
     std::vector<float> xy;
     for (const auto& pt : points) {
@@ -239,28 +246,19 @@ void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoin
     sam::Prompt p;
     p.points = torch::from_blob(xy.data(), {n, 1, 2}, torch::kFloat32).clone();
     p.labels = torch::ones({n, 1});
-    const auto [low, iou] = sam::decode(m_impl->weights, c, toTensor(e.features), m_impl->imagePe, p, true);
-    // Only the masks that pass the IoU filter are upsampled: each mask is interpolated on its own, so gathering them
-    // as a batch of single-channel images gives the same logits as upsampling all of them.
-    const std::int64_t perPrompt = low.size(1);
+    const auto [low, iou] = sam::decode(m_impl->weights, c, viewTensor(e.features), m_impl->imagePe, p, true);
+    // Only the masks that pass the IoU filter are upsampled (each mask on its own, as the reference does).
+    const std::int64_t perPrompt = low.size(1), lowPlane = low.size(2) * low.size(3);
     const torch::Tensor ious = iou.to(torch::kFloat32).contiguous();
     const float* iouData = ious.data_ptr<float>();
-    std::vector<std::int64_t> wanted;
-    for (std::int64_t j = 0; j < n * perPrompt; ++j)
-        if (iouData[j] > iouAbove)
-            wanted.push_back(j);
-    const torch::Tensor flat = low.reshape({n * perPrompt, 1, low.size(2), low.size(3)});
-    const std::size_t chunk = 12;  // full-size logit images at a time
-    const std::size_t plane = std::size_t(e.originalWidth) * std::size_t(e.originalHeight);
-    for (std::size_t s = 0; s < wanted.size(); s += chunk) {
-        const std::size_t m = std::min(chunk, wanted.size() - s);
-        const torch::Tensor index = torch::from_blob(wanted.data() + s, {std::int64_t(m)}, torch::kInt64);
-        const torch::Tensor up = postprocessMasks(flat.index_select(0, index), e, c.imageSize).contiguous();
-        const float* data = up.data_ptr<float>();
-        for (std::size_t i = 0; i < m; ++i) {
-            const std::int64_t j = wanted[s + i];
-            sink(std::size_t(j / perPrompt), int(j % perPrompt), iouData[j], data + i * plane);
-        }
+    const torch::Tensor lowC = low.contiguous();
+    const MaskResampler resample = postprocessor(low, e, c.imageSize);
+    std::vector<float> plane(std::size_t(e.originalWidth) * std::size_t(e.originalHeight));
+    for (std::int64_t j = 0; j < n * perPrompt; ++j) {
+        if (!(iouData[j] > iouAbove))
+            continue;
+        resample.apply(lowC.data_ptr<float>() + j * lowPlane, plane.data());
+        sink(std::size_t(j / perPrompt), int(j % perPrompt), iouData[j], plane.data());
     }
 }
 

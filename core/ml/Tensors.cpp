@@ -13,6 +13,14 @@ torch::Tensor toTensor(const FloatArray& a)
     return torch::from_blob(const_cast<float*>(a.data.data()), a.shape, torch::kFloat32).clone();
 }
 
+torch::Tensor viewTensor(const FloatArray& a)
+{
+    if (a.count() != a.data.size())
+        throw std::invalid_argument("array of shape " + a.shapeString() + " holds " + std::to_string(a.data.size()) +
+                                    " values");
+    return torch::from_blob(const_cast<float*>(a.data.data()), a.shape, torch::kFloat32);
+}
+
 FloatArray toArray(const torch::Tensor& t)
 {
     const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();

@@ -67,7 +67,8 @@ struct Prompt {
 torch::Tensor densePositionalEncoding(const Weights& w, const Config& c);
 
 /// Mask decoder output for one prompt: low-resolution logits [1, K, 256, 256] and IoU predictions [1, K]
-/// (K = 3 with multimask, else 1). `imagePe` is densePositionalEncoding(w, c).
+/// (K = 3 with multimask, else 1). `imagePe` is densePositionalEncoding(w, c), as it is or as tokens [1, HW, C]
+/// (contiguous: saves a transposition per call).
 std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c, const torch::Tensor& embedding,
                                                const torch::Tensor& imagePe,
                                                const Prompt& prompt, bool multimask);

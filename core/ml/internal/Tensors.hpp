@@ -13,5 +13,7 @@ namespace camsight::ml {
 /// shape.
 torch::Tensor toTensor(const FloatArray& a);
 FloatArray toArray(const torch::Tensor& t);
+/// A tensor over the array's own values, no copy: only for reading, and only while `a` lives unchanged.
+torch::Tensor viewTensor(const FloatArray& a);
 
 }  // namespace camsight::ml

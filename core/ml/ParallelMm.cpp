@@ -1,0 +1,40 @@
+#include "core/ml/internal/ParallelMm.hpp"
+
+// Local
+#include "core/ml/internal/BlasThreads.hpp"
+
+// LibTorch
+#include <ATen/Parallel.h>
+
+namespace camsight::ml {
+
+torch::Tensor parallelMm(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias)
+{
+    const std::int64_t m = a.size(0), n = b.size(1);
+    torch::Tensor out = torch::empty({m, n}, a.options());
+    const torch::Tensor fullBias = bias.defined() ? bias.expand({m, n}) : torch::Tensor();
+    const std::int64_t blocks = std::max<std::int64_t>(1, at::get_num_threads());
+    const bool byRows = m >= n;
+    const std::int64_t total = byRows ? m : n;
+    const bool inference = c10::InferenceMode::is_enabled();
+    // The blocks go to the OpenMP threads directly; InferenceMode and the FPU's denormal mode do not travel with them.
+    at::parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
+        c10::InferenceMode mode(inference);
+        FlushDenormals flush;
+        for (std::int64_t i = first; i < last; ++i) {
+            const std::int64_t begin = total * i / blocks, size = total * (i + 1) / blocks - begin;
+            if (size == 0)
+                continue;
+            torch::Tensor o = out.narrow(byRows ? 0 : 1, begin, size);
+            const torch::Tensor x = byRows ? a.narrow(0, begin, size) : a;
+            const torch::Tensor y = byRows ? b : b.narrow(1, begin, size);
+            if (fullBias.defined())
+                at::addmm_out(o, fullBias.narrow(byRows ? 0 : 1, begin, size), x, y);
+            else
+                at::mm_out(o, x, y);
+        }
+    });
+    return out;
+}
+
+}  // namespace camsight::ml
