@@ -1,8 +1,12 @@
 // The Segment Anything image encoders: SAM's ViT (vit_b/l/h, MedSAM) and MobileSAM's TinyViT (vit_t).
 
 // Local
+#include "core/ml/internal/BlasThreads.hpp"
 #include "core/ml/internal/SamLayers.hpp"
 #include "core/ml/internal/SamNet.hpp"
+
+// LibTorch
+#include <ATen/Parallel.h>
 
 // Std
 #include <algorithm>
@@ -23,31 +27,54 @@ torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
     return table.index({(q - k + (size - 1)).to(torch::kLong)});  // [size, size, head_dim]
 }
 
+// softmax(scale q k^T + relH[., kh] + relW[., kw]) v for every batch-head, a block of query rows at a time: the logits
+// of a block ([rows, N], a few MB) are made, biased, normalised and used while they are in cache, instead of
+// materialising [B*heads, N, N] (805 MB for a global block of vit_b) and passing over it three times. Each block is one
+// task on the intra-op threads with single-threaded BLAS inside; InferenceMode and the denormal mode are set per
+// thread. q, k, v: [B, N, heads, hd] views into the qkv projection (strided rows are fine for BLAS, so nothing is
+// copied out); relH: [B*heads, N, h], relW: [B*heads, N, w] with N = h * w. Returns [B, N, heads * hd].
+torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                               const torch::Tensor& relH, const torch::Tensor& relW)
+{
+    const std::int64_t b = q.size(0), n = q.size(1), heads = q.size(2), hd = v.size(3), h = relH.size(2), wd = relW.size(2);
+    const std::int64_t rows = std::min<std::int64_t>(n, 256);
+    const std::int64_t perHead = (n + rows - 1) / rows;
+    torch::Tensor out = torch::empty({b, n, heads, hd}, q.options());
+    const bool inference = c10::InferenceMode::is_enabled();
+    SingleThreadedBlas single;
+    at::parallel_for(0, b * heads * perHead, 1, [&](std::int64_t first, std::int64_t last) {
+        c10::InferenceMode mode(inference);
+        FlushDenormals flush;
+        torch::Tensor logits = torch::empty({rows, n}, q.options());
+        for (std::int64_t t = first; t < last; ++t) {
+            const std::int64_t bh = t / perHead, bi = bh / heads, head = bh % heads;
+            const std::int64_t r0 = (t % perHead) * rows, m = std::min(rows, n - r0);
+            torch::Tensor s = logits.narrow(0, 0, m);
+            at::addmm_out(s, s, q[bi].select(1, head).narrow(0, r0, m), k[bi].select(1, head).t(), 0.0, scale);
+            s.view({m, h, wd}).add_(relH[bh].narrow(0, r0, m).unsqueeze(2)).add_(relW[bh].narrow(0, r0, m).unsqueeze(1));
+            at::_softmax_out(s, s, 1, false);
+            torch::Tensor o = out[bi].select(1, head).narrow(0, r0, m);
+            at::mm_out(o, s, v[bi].select(1, head));
+        }
+    });
+    return out.view({b, n, heads * hd});
+}
+
 // x: [B, H, W, C] -> attention over the H x W tokens with decomposed relative positions.
 torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads)
 {
     const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2);
-    const torch::Tensor qkv = linear(w, p + ".qkv", x).reshape({b, h * wd, 3, heads, -1}).permute({2, 0, 3, 1, 4});
-    const torch::Tensor all = qkv.reshape({3, b * heads, h * wd, -1});
-    const torch::Tensor q = all[0], k = all[1], v = all[2];
+    const torch::Tensor qkv = linear(w, p + ".qkv", x).view({b, h * wd, 3, heads, -1});  // [B, N, 3, heads, hd]
+    const torch::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);  // [B, N, heads, hd]
     const std::int64_t hd = q.size(-1), bh = b * heads, n = h * wd;
-    const double scale = 1.0 / std::sqrt(double(hd));
     const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), h);
     const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), wd);
-    const torch::Tensor rq = q.reshape({bh, h, wd, hd});
+    const torch::Tensor rq = q.permute({0, 2, 1, 3}).reshape({bh, h, wd, hd});
     // Decomposed relative positions with the unscaled q: relH[., qh, qw, kh], relW[., qh, qw, kw].
     const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, rh}).reshape({bh, n, h});
     const torch::Tensor relW = torch::einsum("bhwc,wkc->bhwk", {rq, rw}).reshape({bh, n, wd});
-    // The bias is folded into the product: q' = [q * scale, relH, relW] and k' = [k, onehot(kh), onehot(kw)] give
-    // q' . k' = scale q . k + relH[kh] + relW[kw], so no pass over the (large) logits is spent adding it.
-    const torch::Tensor pos = torch::arange(n);
-    const torch::Tensor oneHot = torch::cat({torch::one_hot(pos.div(wd, "floor"), h), torch::one_hot(pos.remainder(wd), wd)}, 1)
-                                     .to(q.dtype());  // [n, h + wd]
-    const torch::Tensor qa = torch::cat({q * scale, relH, relW}, -1);
-    const torch::Tensor kt = torch::cat({k, oneHot.unsqueeze(0).expand({bh, n, h + wd})}, -1).transpose(-2, -1);
-    torch::Tensor out = torch::matmul(torch::matmul(qa, kt).softmax(-1), v);
-    out = out.view({b, heads, h, wd, -1}).permute({0, 2, 3, 1, 4}).reshape({b, h, wd, -1});
-    return linear(w, p + ".proj", out);
+    const torch::Tensor out = blockedAttention(q, k, v, 1.0 / std::sqrt(double(hd)), relH.contiguous(), relW.contiguous());
+    return linear(w, p + ".proj", out.view({b, h, wd, -1}));
 }
 
 torch::Tensor vitBlock(const Weights& w, const Config& c, int i, const torch::Tensor& x)
