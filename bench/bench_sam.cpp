@@ -209,6 +209,8 @@ int main(int argc, char** argv)
                         v.c_str(), flops / 1e9, flops / (rate * 1e9) * 1e3, median(enc) / (flops / (rate * 1e9) * 1e3));
         }
         io::writeNpy((out / (v + "_cs_low_res.npy")).string(), r.lowResLogits.data.data(), {3, 256, 256});
+        std::vector<std::size_t> shape(e.features.shape.begin(), e.features.shape.end());
+        io::writeNpy((out / (v + "_cs_embedding.npy")).string(), e.features.data.data(), shape);
     }
     return 0;
 }

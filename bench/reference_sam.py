@@ -5,7 +5,8 @@ side-by-side timing.
 Usage: SAM_SRC=<folder holding segment_anything/ and mobile_sam/> /usr/bin/python3 bench/reference_sam.py DIR THREADS REPEATS CLICKS VARIANT...
 
 Needs Debian's python3-torch and python3-torchvision. timm (imported by MobileSAM's TinyViT for trivial helpers) is
-replaced by a stand-in when it is not installed. Writes <variant>_ref_low_res.npy so the outputs can be compared.
+replaced by a stand-in when it is not installed. Writes <variant>_ref_low_res.npy and _ref_embedding.npy so the outputs can be compared, and
+<variant>_ref64_low_res.npy: the last click decoded in float64 (how much float32 rounding alone moves the logits).
 """
 import os
 import statistics
@@ -72,6 +73,18 @@ def main():
                 if i > 0:
                     dec.append((time.perf_counter() - t0) * 1000)
         np.save(os.path.join(folder, variant + "_ref_low_res.npy"), low.astype(np.float32))
+        np.save(os.path.join(folder, variant + "_ref_embedding.npy"), predictor.features.numpy().astype(np.float32))
+        # The same last click decoded in float64 from the same embedding and prompt embeddings: how far float32
+        # rounding alone moves this model's logits (random weights make the decoder's softmaxes sharp).
+        with torch.no_grad():
+            coords = torch.as_tensor(predictor.transform.apply_coords(pt, predictor.original_size), dtype=torch.float)[None]
+            sparse, dense = sam.prompt_encoder(points=(coords, torch.ones(1, 1)), boxes=None, masks=None)
+            pe = sam.prompt_encoder.get_dense_pe()
+            decoder = sam.mask_decoder.double()
+            low64, _ = decoder(image_embeddings=predictor.features.double(), image_pe=pe.double(),
+                               sparse_prompt_embeddings=sparse.double(), dense_prompt_embeddings=dense.double(),
+                               multimask_output=True)
+        np.save(os.path.join(folder, variant + "_ref64_low_res.npy"), low64.numpy())
         print(f"reference {variant}  encoder (set_image) median {statistics.median(enc):.0f} ms (min {min(enc):.0f}, "
               f"{repeats} runs)  decode per click (predict) median {statistics.median(dec):.2f} ms (min {min(dec):.2f}, {clicks} clicks)")
 

@@ -16,9 +16,14 @@ struct RuntimeInfo {
     int cudaDevices = 0;
 };
 
-/// Sets LibTorch's intra-op thread count (0 = every hardware thread) and returns the info. Call once at startup,
-/// before any other LibTorch work; later calls only report.
+/// Sets LibTorch's intra-op thread count (0 = every hardware thread) and the heap policy for tensor memory (freed
+/// blocks are kept for reuse instead of being unmapped; CAMSIGHT_MALLOC=default opts out), and returns the info. Call
+/// once at startup, before any other LibTorch work; later calls only report.
 RuntimeInfo initRuntime(int threads = 0);
+
+/// Returns freed heap memory to the system (the runtime keeps freed tensor memory for reuse while a model runs; call
+/// this after a large job, such as an image encoding, to bring the process back down).
+void releaseMemory();
 
 /// Reports without changing anything.
 RuntimeInfo runtimeInfo();

@@ -3,6 +3,7 @@
 // Local
 #include "core/image/PillowResize.h"
 #include "core/image/SplineResize.h"
+#include "core/ml/Runtime.h"
 #include "core/ml/internal/BlasThreads.hpp"
 #include "core/ml/internal/MaskResample.hpp"
 #include "core/ml/internal/SamNet.hpp"
@@ -54,6 +55,7 @@ struct SamModel::Impl {
         c10::InferenceMode inference;
         SamEmbedding e;
         e.features = toArray(sam::encodeImage(weights, config, toTensor(input)));
+        releaseMemory();  // the encoder's working tensors (hundreds of MB) go back to the system
         e.originalWidth = image.width;
         e.originalHeight = image.height;
         e.inputWidth = inputWidth;
