@@ -82,7 +82,8 @@ RuntimeInfo initRuntime(int threads)
         // the memory back after a large job. CAMSIGHT_MALLOC=default leaves glibc's policy alone.
         const char* policy = std::getenv("CAMSIGHT_MALLOC");
         if (!policy || std::string(policy) != "default") {
-            mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's upper limit for this setting
+            mallopt(M_MMAP_MAX, 0);  // the main thread's heap serves every size (other threads' arenas still map
+                                     // what exceeds their 64 MB heaps)
             mallopt(M_TRIM_THRESHOLD, 512 << 20);
             mallopt(M_TOP_PAD, 64 << 20);
         }

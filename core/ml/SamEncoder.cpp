@@ -115,9 +115,12 @@ torch::Tensor neck(const Weights& w, const torch::Tensor& x)
 torch::Tensor convBn(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t stride, std::int64_t pad,
                      std::int64_t groups = 1)
 {
-    const torch::Tensor y = torch::conv2d(x, w.at(p + ".c.weight"), {}, stride, pad, 1, groups);
-    return torch::batch_norm(y, w.at(p + ".bn.weight"), w.at(p + ".bn.bias"), w.at(p + ".bn.running_mean"),
-                             w.at(p + ".bn.running_var"), false, 0.1, 1e-5, false);
+    // The BatchNorm folded into the convolution: scale s = gamma / sqrt(var + eps) per output channel, weights W s,
+    // bias beta - mean s. One pass over the output instead of two (the folded weights are small to make).
+    const torch::Tensor s = w.at(p + ".bn.weight") / torch::sqrt(w.at(p + ".bn.running_var") + 1e-5);
+    const torch::Tensor weight = w.at(p + ".c.weight") * s.view({-1, 1, 1, 1});
+    const torch::Tensor bias = w.at(p + ".bn.bias") - w.at(p + ".bn.running_mean") * s;
+    return torch::conv2d(x, weight, bias, stride, pad, 1, groups);
 }
 
 // [B, C, H, W] -> [B, H * W, C'] (PatchMerging); `lastStride1`: the merging that feeds the last stage keeps the size.

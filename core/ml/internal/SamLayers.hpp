@@ -37,6 +37,7 @@ inline torch::Tensor conv(const Weights& w, const std::string& p, const torch::T
     return torch::conv2d(x, w.at(p + ".weight"), w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor(), stride, padding);
 }
 
-inline torch::Tensor geluExact(const torch::Tensor& x) { return torch::gelu(x); }  // erf, not tanh
+// GELU (erf, not tanh) in place on a freshly made tensor: no second buffer of the (often tens of MB) activation.
+inline torch::Tensor geluExact(torch::Tensor&& x) { return at::gelu_out(x, x); }
 
 }  // namespace camsight::ml::sam
