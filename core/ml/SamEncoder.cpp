@@ -27,18 +27,20 @@ torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
     return table.index({(q - k + (size - 1)).to(torch::kLong)});  // [size, size, head_dim]
 }
 
-// softmax(scale q k^T + relH[., kh] + relW[., kw]) v for every batch-head, a block of query rows at a time: the logits
-// of a block ([rows, N], a few MB) are made, biased, normalised and used while they are in cache, instead of
-// materialising [B*heads, N, N] (805 MB for a global block of vit_b) and passing over it three times. Each block is one
-// task on the intra-op threads with single-threaded BLAS inside; InferenceMode and the denormal mode are set per
-// thread. q, k, v: [B, N, heads, hd] views into the qkv projection (strided rows are fine for BLAS, so nothing is
-// copied out); relH: [B*heads, N, h], relW: [B*heads, N, w] with N = h * w. Returns [B, N, heads * hd].
+// softmax(scale q k^T + relH[., kh] + relW[., kw]) v for every batch-head over all N = h * w tokens, a block of whole
+// image rows (256 tokens for vit_b) at a time: the block's logits ([rows, N], a few MB) are made, biased with the
+// decomposed relative positions (relH[t, kh] = q_t . Rh[row(t), kh], relW[t, kw] = q_t . Rw[col(t), kw], made for
+// the block), normalised and used while they are in cache, instead of materialising [B*heads, N, N] (805 MB for a
+// global block of vit_b) and passing over it three times. Each block is one task on the intra-op threads with
+// single-threaded BLAS inside; InferenceMode and the denormal mode are set per thread. q, k, v: [B, N, heads, hd]
+// views into the qkv projection (strided rows are fine for BLAS, so nothing is copied out); rhT: [h, hd, h] and
+// rwT: [w, hd, w] (relative-position rows per query row / column, transposed). Returns [B, N, heads * hd].
 torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
-                               const torch::Tensor& relH, const torch::Tensor& relW)
+                               const torch::Tensor& rhT, const torch::Tensor& rwT)
 {
-    const std::int64_t b = q.size(0), n = q.size(1), heads = q.size(2), hd = v.size(3), h = relH.size(2), wd = relW.size(2);
-    const std::int64_t rows = std::min<std::int64_t>(n, 256);
-    const std::int64_t perHead = (n + rows - 1) / rows;
+    const std::int64_t b = q.size(0), n = q.size(1), heads = q.size(2), hd = v.size(3), h = rhT.size(0), wd = rwT.size(0);
+    const std::int64_t imageRows = std::max<std::int64_t>(1, 256 / wd), rows = imageRows * wd;
+    const std::int64_t perHead = (h + imageRows - 1) / imageRows;
     torch::Tensor out = torch::empty({b, n, heads, hd}, q.options());
     const bool inference = c10::InferenceMode::is_enabled();
     SingleThreadedBlas single;
@@ -48,57 +50,89 @@ torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, c
         torch::Tensor logits = torch::empty({rows, n}, q.options());
         for (std::int64_t t = first; t < last; ++t) {
             const std::int64_t bh = t / perHead, bi = bh / heads, head = bh % heads;
-            const std::int64_t r0 = (t % perHead) * rows, m = std::min(rows, n - r0);
+            const std::int64_t qh0 = (t % perHead) * imageRows, kr = std::min(imageRows, h - qh0), m = kr * wd;
+            const torch::Tensor qb = q[bi].select(1, head).narrow(0, qh0 * wd, m);  // [m, hd]
+            const torch::Tensor qg = qb.view({kr, wd, hd});
+            const torch::Tensor relH = torch::bmm(qg, rhT.narrow(0, qh0, kr));                        // [kr, w, kh]
+            const torch::Tensor relW = torch::bmm(qg.transpose(0, 1), rwT).transpose(0, 1);          // [kr, w, kw]
             torch::Tensor s = logits.narrow(0, 0, m);
-            at::addmm_out(s, s, q[bi].select(1, head).narrow(0, r0, m), k[bi].select(1, head).t(), 0.0, scale);
-            s.view({m, h, wd}).add_(relH[bh].narrow(0, r0, m).unsqueeze(2)).add_(relW[bh].narrow(0, r0, m).unsqueeze(1));
+            at::addmm_out(s, s, qb, k[bi].select(1, head).t(), 0.0, scale);
+            s.view({kr, wd, h, wd}).add_(relH.unsqueeze(3)).add_(relW.unsqueeze(2));
             at::_softmax_out(s, s, 1, false);
-            torch::Tensor o = out[bi].select(1, head).narrow(0, r0, m);
+            torch::Tensor o = out[bi].select(1, head).narrow(0, qh0 * wd, m);
             at::mm_out(o, s, v[bi].select(1, head));
         }
     });
     return out.view({b, n, heads * hd});
 }
 
-// x: [B, H, W, C] -> attention over the H x W tokens with decomposed relative positions.
-torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads)
+// x: [B, H, W, C] -> residual + attention over all H x W tokens with decomposed relative positions.
+torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads,
+                           const torch::Tensor& residual)
 {
     const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2);
     const torch::Tensor qkv = linear(w, p + ".qkv", x).view({b, h * wd, 3, heads, -1});  // [B, N, 3, heads, hd]
     const torch::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);  // [B, N, heads, hd]
-    const std::int64_t hd = q.size(-1), bh = b * heads, n = h * wd;
-    const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), h);
-    const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), wd);
-    const torch::Tensor rq = q.permute({0, 2, 1, 3}).reshape({bh, h, wd, hd});
-    // Decomposed relative positions with the unscaled q: relH[., qh, qw, kh], relW[., qh, qw, kw].
-    const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, rh}).reshape({bh, n, h});
-    const torch::Tensor relW = torch::einsum("bhwc,wkc->bhwk", {rq, rw}).reshape({bh, n, wd});
-    const torch::Tensor out = blockedAttention(q, k, v, 1.0 / std::sqrt(double(hd)), relH.contiguous(), relW.contiguous());
-    return linear(w, p + ".proj", out.view({b, h, wd, -1}));
+    const torch::Tensor rhT = relativePositions(w.at(p + ".rel_pos_h"), h).transpose(1, 2).contiguous();
+    const torch::Tensor rwT = relativePositions(w.at(p + ".rel_pos_w"), wd).transpose(1, 2).contiguous();
+    const torch::Tensor out = blockedAttention(q, k, v, 1.0 / std::sqrt(double(q.size(-1))), rhT, rwT);
+    return linearAdd(w, p + ".proj", out.view({b, h, wd, -1}), residual);
+}
+
+// Windowed attention straight from the token grid, without the padded, partitioned copy upstream makes (and without
+// projecting its padding): x is norm1's output [B, H, W, C]; the grid is cut into ws x ws windows from the top left,
+// and the windows that overhang the bottom or right edge get upstream's zero padding, whose q/k/v are exactly the qkv
+// projection's bias. Each (window, head) is one task on the intra-op threads: gather the window's q/k/v (in cache),
+// scaled q k^T plus the decomposed relative positions, softmax, times v, and only the real tokens are written back.
+// Returns residual + proj(attention).
+torch::Tensor windowAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads, std::int64_t ws,
+                              const torch::Tensor& residual)
+{
+    const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2), ch = x.size(3), hd = ch / heads, n = ws * ws;
+    const torch::Tensor qkv = linear(w, p + ".qkv", x).view({b, h, wd, 3, heads, hd});
+    const torch::Tensor padding = w.at(p + ".qkv.bias").view({3, heads, hd});
+    const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), ws).transpose(1, 2).contiguous();  // [qh, hd, kh]
+    const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), ws).transpose(1, 2).contiguous();  // [qw, hd, kw]
+    const std::int64_t rowsOfWindows = (h + ws - 1) / ws, colsOfWindows = (wd + ws - 1) / ws;
+    const std::int64_t windows = b * rowsOfWindows * colsOfWindows;
+    const double scale = 1.0 / std::sqrt(double(hd));
+    torch::Tensor out = torch::empty({b, h, wd, heads, hd}, x.options());
+    const bool inference = c10::InferenceMode::is_enabled();
+    SingleThreadedBlas single;
+    at::parallel_for(0, windows * heads, 1, [&](std::int64_t first, std::int64_t last) {
+        c10::InferenceMode mode(inference);
+        FlushDenormals flush;
+        torch::Tensor win = torch::empty({3, ws, ws, hd}, x.options());
+        torch::Tensor logits = torch::empty({n, n}, x.options());
+        for (std::int64_t t = first; t < last; ++t) {
+            const std::int64_t head = t % heads, wi = t / heads, bi = wi / (rowsOfWindows * colsOfWindows);
+            const std::int64_t y0 = (wi / colsOfWindows) % rowsOfWindows * ws, x0 = wi % colsOfWindows * ws;
+            const std::int64_t rows = std::min(ws, h - y0), cols = std::min(ws, wd - x0);
+            if (rows < ws || cols < ws)
+                win.copy_(padding.select(1, head).view({3, 1, 1, hd}).expand({3, ws, ws, hd}));
+            win.narrow(1, 0, rows).narrow(2, 0, cols).copy_(
+                qkv[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(3, head).permute({2, 0, 1, 3}));
+            const torch::Tensor q = win[0], k = win[1], v = win[2];  // [ws, ws, hd]
+            const torch::Tensor relH = torch::bmm(q, rh);                                     // [qh, qw, kh]
+            const torch::Tensor relW = torch::bmm(q.transpose(0, 1), rw).transpose(0, 1);     // [qh, qw, kw]
+            at::addmm_out(logits, logits, q.reshape({n, hd}), k.reshape({n, hd}).t(), 0.0, scale);
+            logits.view({ws, ws, ws, ws}).add_(relH.unsqueeze(3)).add_(relW.unsqueeze(2));
+            at::_softmax_out(logits, logits, 1, false);
+            const torch::Tensor o = torch::mm(logits, v.reshape({n, hd})).view({ws, ws, hd});
+            out[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(2, head).copy_(o.narrow(0, 0, rows).narrow(1, 0, cols));
+        }
+    });
+    return linearAdd(w, p + ".proj", out.view({b, h, wd, ch}), residual);
 }
 
 torch::Tensor vitBlock(const Weights& w, const Config& c, int i, const torch::Tensor& x)
 {
     const std::string p = "image_encoder.blocks." + std::to_string(i);
     const bool global = std::find(c.globalBlocks.begin(), c.globalBlocks.end(), i) != c.globalBlocks.end();
-    torch::Tensor y = layerNorm(w, p + ".norm1", x, 1e-6);
-    if (!global) {
-        // Zero-pad to whole windows (padded tokens take part unmasked, as upstream), attend per window, crop.
-        const std::int64_t b = y.size(0), h = y.size(1), wd = y.size(2), ch = y.size(3), ws = c.windowSize;
-        const std::int64_t ph = (ws - h % ws) % ws, pw = (ws - wd % ws) % ws;
-        if (ph || pw)
-            y = F::pad(y, F::PadFuncOptions({0, 0, 0, pw, 0, ph}));
-        const std::int64_t hp = h + ph, wp = wd + pw;
-        y = y.view({b, hp / ws, ws, wp / ws, ws, ch}).permute({0, 1, 3, 2, 4, 5}).reshape({-1, ws, ws, ch});
-        y = vitAttention(w, p + ".attn", y, c.heads);
-        y = y.view({b, hp / ws, wp / ws, ws, ws, -1}).permute({0, 1, 3, 2, 4, 5}).reshape({b, hp, wp, -1});
-        y = y.index({torch::indexing::Slice(), torch::indexing::Slice(0, h), torch::indexing::Slice(0, wd)});
-    } else {
-        y = vitAttention(w, p + ".attn", y, c.heads);
-    }
-    torch::Tensor out = x + y;
-    const torch::Tensor m = linear(w, p + ".mlp.lin2", geluExact(linear(w, p + ".mlp.lin1", layerNorm(w, p + ".norm2", out, 1e-6))));
-    return out + m;
+    const torch::Tensor y = layerNorm(w, p + ".norm1", x, 1e-6);
+    const torch::Tensor out = global ? vitAttention(w, p + ".attn", y, c.heads, x)
+                                     : windowAttention(w, p + ".attn", y, c.heads, c.windowSize, x);
+    return linearAdd(w, p + ".mlp.lin2", geluExact(linear(w, p + ".mlp.lin1", layerNorm(w, p + ".norm2", out, 1e-6))), out);
 }
 
 torch::Tensor neck(const Weights& w, const torch::Tensor& x)
@@ -174,8 +208,7 @@ torch::Tensor tinyBlock(const Weights& w, const std::string& p, const torch::Ten
     torch::Tensor out = x + y;
     out = convBn(w, p + ".local_conv", out.transpose(1, 2).reshape({b, c, res, res}), 1, 1, c);  // no residual
     out = out.view({b, c, l}).transpose(1, 2);
-    const torch::Tensor m = linear(w, p + ".mlp.fc2", geluExact(linear(w, p + ".mlp.fc1", layerNorm(w, p + ".mlp.norm", out, 1e-5))));
-    return out + m;
+    return linearAdd(w, p + ".mlp.fc2", geluExact(linear(w, p + ".mlp.fc1", layerNorm(w, p + ".mlp.norm", out, 1e-5))), out);
 }
 
 torch::Tensor encodeTinyVit(const Weights& w, const Config& c, const torch::Tensor& input)
