@@ -81,10 +81,18 @@ def main():
             sparse, dense = sam.prompt_encoder(points=(coords, torch.ones(1, 1)), boxes=None, masks=None)
             pe = sam.prompt_encoder.get_dense_pe()
             decoder = sam.mask_decoder.double()
-            low64, _ = decoder(image_embeddings=predictor.features.double(), image_pe=pe.double(),
-                               sparse_prompt_embeddings=sparse.double(), dense_prompt_embeddings=dense.double(),
-                               multimask_output=True)
-        np.save(os.path.join(folder, variant + "_ref64_low_res.npy"), low64.numpy())
+
+            def decode64(features):
+                low64, _ = decoder(image_embeddings=features.double(), image_pe=pe.double(),
+                                   sparse_prompt_embeddings=sparse.double(), dense_prompt_embeddings=dense.double(),
+                                   multimask_output=True)
+                return low64.numpy()
+
+            np.save(os.path.join(folder, variant + "_ref64_low_res.npy"), decode64(predictor.features))
+            # From CamSight's own embedding too (when bench_sam wrote it): its decoder's rounding alone.
+            own = os.path.join(folder, variant + "_cs_embedding.npy")
+            if os.path.exists(own):
+                np.save(os.path.join(folder, variant + "_cs64_low_res.npy"), decode64(torch.from_numpy(np.load(own))))
         print(f"reference {variant}  encoder (set_image) median {statistics.median(enc):.0f} ms (min {min(enc):.0f}, "
               f"{repeats} runs)  decode per click (predict) median {statistics.median(dec):.2f} ms (min {min(dec):.2f}, {clicks} clicks)")
 
