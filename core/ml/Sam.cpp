@@ -195,7 +195,7 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
         p.maskInput = toTensor(prompts.maskInput).reshape({1, 1, 256, 256});
     }
     const auto [low, iou] = sam::decode(m_impl->weights, c, viewTensor(e.features), m_impl->imagePe, p, prompts.multimask);
-    RECORD_FUNCTION("camsight::outputs", std::vector<c10::IValue>());
+    RECORD_FUNCTION("camsight::postprocess_masks", std::vector<c10::IValue>());  // a named scope in profiles
     const std::int64_t k = low.size(1), plane = std::int64_t(e.originalHeight) * e.originalWidth;
     SamResult r;
     r.lowResLogits = toArray(low[0]);
@@ -219,11 +219,8 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
     }
     const MaskResampler resample = postprocessor(e, c.imageSize);
     const float* lowData = r.lowResLogits.data.data();
-    {
-    RECORD_FUNCTION("camsight::resample", std::vector<c10::IValue>());
     for (std::int64_t i = 0; i < k; ++i)
         resample.apply(lowData + i * lowPlane, r.logits.data.data() + i * plane, r.masks.data() + i * plane);
-    }
     return r;
 }
 

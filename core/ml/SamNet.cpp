@@ -144,9 +144,9 @@ torch::Tensor tokenToImage(const Weights& w, const std::string& p, const torch::
 //   the output projection of attn_h v_h is attn_h (v_h W_o,h^T) ([N, T] x [T, C] per head, summed over heads),
 // so both products over the image run with heads * T = 56 rows instead of C / 2 = 128 columns. The scores are kept
 // as [B, H, T, N]: the softmax over a head's T tokens is then a handful of passes along N, not N * H softmaxes of 7.
-// Same result up to rounding.
+// Returns residual + the attention. Same result up to rounding.
 torch::Tensor imageToToken(const Weights& w, const std::string& p, const torch::Tensor& q, const torch::Tensor& k,
-                           const torch::Tensor& v, int heads)
+                           const torch::Tensor& v, int heads, const torch::Tensor& residual)
 {
     const std::int64_t b = k.size(0), t = k.size(1), ch = k.size(2), n = q.size(1);
     const torch::Tensor& wq = w.at(p + ".q_proj.weight");
@@ -165,10 +165,12 @@ torch::Tensor imageToToken(const Weights& w, const std::string& p, const torch::
     s = s.view({b, heads, t, n});
     s = torch::exp(s - std::get<0>(s.max(2, true)));
     s = (s / s.sum(2, true)).view({b, heads * t, n});
+    // The residual (the image tokens) goes into the product's accumulator, and the output bias into pv: each head's
+    // attention row sums to 1, so adding bias / heads to every row of pv adds the bias once.
     const torch::Tensor& bias = w.at(p + ".out_proj.bias");
-    if (b == 1)
-        return parallelMm(s[0].t(), pv[0], bias.view({1, ch})).unsqueeze(0);
-    return torch::baddbmm(bias.view({1, 1, ch}), s.transpose(1, 2), pv);
+    if (b == 1 && residual.size(0) == 1)
+        return parallelMm(s[0].t(), pv[0] + bias / double(heads), residual[0]).unsqueeze(0);
+    return torch::baddbmm(residual + bias, s.transpose(1, 2), pv);
 }
 
 torch::Tensor mlpRelu(const Weights& w, const std::string& p, const torch::Tensor& x, int layers)
@@ -481,7 +483,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c
         const torch::Tensor m = linear(w, p + ".mlp.lin2", torch::relu(linear(w, p + ".mlp.lin1", queries)));
         queries = layerNorm(w, p + ".norm3", queries + m, 1e-5);
         q = queries + tokens;
-        keys = layerNorm(w, p + ".norm4", keys + imageToToken(w, p + ".cross_attn_image_to_token", k, q, queries, heads), 1e-5);
+        keys = layerNorm(w, p + ".norm4", imageToToken(w, p + ".cross_attn_image_to_token", k, q, queries, heads, keys), 1e-5);
     }
     {
         const torch::Tensor q = queries + tokens, k = keys + keyPe;
