@@ -15,7 +15,6 @@
 namespace camsight::ml::sam {
 namespace {
 
-namespace F = torch::nn::functional;
 
 // ---- ViT image encoder ----------------------------------------------------------------------------------------------
 
@@ -167,45 +166,54 @@ torch::Tensor patchMerging(const Weights& w, const std::string& p, const torch::
     return y.flatten(2).transpose(1, 2);
 }
 
-// Window attention with learned per-offset biases; x: [B, N, C] with N = ws * ws.
-torch::Tensor tinyAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads, int ws)
+// TinyViT's window attention with learned per-offset biases, straight from the token grid (as windowAttention for the
+// ViT): x [B, res, res, C]. Upstream pads the grid with zeros before the attention's LayerNorm, so a padded token's
+// q/k/v are the qkv projection of LayerNorm(0) = of its bias: one constant row per head, made once. Each
+// (window, head) is one task on the intra-op threads: gather the window's q/k/v, scaled q k^T + bias, softmax, times
+// v, write back the real tokens. Returns residual + proj(attention) as [B, res * res, C].
+torch::Tensor tinyWindowAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads,
+                                  std::int64_t ws, const torch::Tensor& residual)
 {
-    const std::int64_t b = x.size(0), n = x.size(1), c = x.size(2);
-    const std::int64_t keyDim = c / heads, d = keyDim;
-    const torch::Tensor y = layerNorm(w, p + ".norm", x, 1e-5);
-    const auto parts = linear(w, p + ".qkv", y).view({b, n, heads, -1}).split_with_sizes({keyDim, keyDim, d}, 3);
-    const torch::Tensor q = parts[0].permute({0, 2, 1, 3}), k = parts[1].permute({0, 2, 1, 3}), v = parts[2].permute({0, 2, 1, 3});
-    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of the window.
+    const std::int64_t b = x.size(0), res = x.size(1), c = x.size(3), kd = c / heads, n = ws * ws;
+    const torch::Tensor qkv = linear(w, p + ".qkv", layerNorm(w, p + ".norm", x, 1e-5)).view({b, res, res, heads, 3 * kd});
+    const torch::Tensor padding = linear(w, p + ".qkv", w.at(p + ".norm.bias")).view({heads, 3 * kd});
+    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of a window.
     const torch::Tensor pos = torch::arange(ws * ws);
     const torch::Tensor py = pos.div(ws, "floor"), px = pos.remainder(ws);
     const torch::Tensor idx = ((py.unsqueeze(1) - py.unsqueeze(0)).abs() * ws + (px.unsqueeze(1) - px.unsqueeze(0)).abs());
-    const torch::Tensor bias = w.at(p + ".attention_biases").index({torch::indexing::Slice(), idx});  // [heads, N, N]
-    torch::Tensor attn = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(keyDim))) + bias;
-    attn = attn.softmax(-1);
-    const torch::Tensor out = torch::matmul(attn, v).transpose(1, 2).reshape({b, n, heads * d});
-    return linear(w, p + ".proj", out);
+    const torch::Tensor bias = w.at(p + ".attention_biases").index({torch::indexing::Slice(), idx}).contiguous();  // [heads, n, n]
+    const std::int64_t side = (res + ws - 1) / ws, windows = b * side * side;
+    const double scale = 1.0 / std::sqrt(double(kd));
+    torch::Tensor out = torch::empty({b, res, res, heads, kd}, x.options());
+    const bool inference = c10::InferenceMode::is_enabled();
+    SingleThreadedBlas single;
+    at::parallel_for(0, windows * heads, 1, [&](std::int64_t first, std::int64_t last) {
+        c10::InferenceMode mode(inference);
+        FlushDenormals flush;
+        torch::Tensor win = torch::empty({ws, ws, 3 * kd}, x.options());
+        torch::Tensor logits = torch::empty({n, n}, x.options());
+        for (std::int64_t t = first; t < last; ++t) {
+            const std::int64_t head = t % heads, wi = t / heads, bi = wi / (side * side);
+            const std::int64_t y0 = (wi / side) % side * ws, x0 = wi % side * ws;
+            const std::int64_t rows = std::min(ws, res - y0), cols = std::min(ws, res - x0);
+            if (rows < ws || cols < ws)
+                win.copy_(padding[head].view({1, 1, 3 * kd}).expand({ws, ws, 3 * kd}));
+            win.narrow(0, 0, rows).narrow(1, 0, cols).copy_(qkv[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(2, head));
+            const torch::Tensor flat = win.view({n, 3 * kd});
+            at::addmm_out(logits, logits, flat.narrow(1, 0, kd), flat.narrow(1, kd, kd).t(), 0.0, scale);
+            logits.add_(bias[head]);
+            at::_softmax_out(logits, logits, 1, false);
+            const torch::Tensor o = torch::mm(logits, flat.narrow(1, 2 * kd, kd)).view({ws, ws, kd});
+            out[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(2, head).copy_(o.narrow(0, 0, rows).narrow(1, 0, cols));
+        }
+    });
+    return linearAdd(w, p + ".proj", out.view({b, res * res, c}), residual);
 }
 
 torch::Tensor tinyBlock(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t res, int heads, int ws)
 {
     const std::int64_t b = x.size(0), l = x.size(1), c = x.size(2);
-    torch::Tensor y;
-    if (res == ws) {
-        y = tinyAttention(w, p + ".attn", x, heads, ws);
-    } else {
-        // Zero-pad to whole windows; the attention's LayerNorm comes after the padding (padded tokens take part).
-        y = x.view({b, res, res, c});
-        const std::int64_t pad = (ws - res % ws) % ws, pr = res + pad, nw = pr / ws;
-        if (pad)
-            y = F::pad(y, F::PadFuncOptions({0, 0, 0, pad, 0, pad}));
-        y = y.view({b, nw, ws, nw, ws, c}).transpose(2, 3).reshape({b * nw * nw, ws * ws, c});
-        y = tinyAttention(w, p + ".attn", y, heads, ws);
-        y = y.view({b, nw, nw, ws, ws, c}).transpose(2, 3).reshape({b, pr, pr, c});
-        if (pad)
-            y = y.index({torch::indexing::Slice(), torch::indexing::Slice(0, res), torch::indexing::Slice(0, res)}).contiguous();
-        y = y.view({b, l, c});
-    }
-    torch::Tensor out = x + y;
+    torch::Tensor out = tinyWindowAttention(w, p + ".attn", x.view({b, res, res, c}), heads, ws, x);
     out = convBn(w, p + ".local_conv", out.transpose(1, 2).reshape({b, c, res, res}), 1, 1, c);  // no residual
     out = out.view({b, c, l}).transpose(1, 2);
     return linearAdd(w, p + ".mlp.fc2", geluExact(linear(w, p + ".mlp.fc1", layerNorm(w, p + ".mlp.norm", out, 1e-5))), out);
