@@ -11,6 +11,7 @@
 // Std
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace camsight::ml::sam {
 namespace {
@@ -78,6 +79,34 @@ torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::
     return linearAdd(w, p + ".proj", out.view({b, h, wd, -1}), residual);
 }
 
+// One (window, head) of a [B, h, w] token grid cut into ws x ws windows from the top left; `rows` x `cols` of it lie
+// inside the grid (fewer than ws at the bottom and right edges, where upstream pads).
+struct WindowTask {
+    std::int64_t bi, head, y0, x0, rows, cols;
+};
+
+// Runs fn(task, scratch) for every (window, head), as tasks on the intra-op threads with single-threaded BLAS inside
+// and the caller's InferenceMode and flushed denormals in every thread (both are per thread). `scratch` is the
+// thread's own pair of buffers, kept across its tasks (fn sizes them on first use).
+template <class Fn>
+void forEachWindowHead(std::int64_t b, std::int64_t h, std::int64_t wd, std::int64_t ws, std::int64_t heads, const Fn& fn)
+{
+    const std::int64_t rowsOfWindows = (h + ws - 1) / ws, colsOfWindows = (wd + ws - 1) / ws;
+    const bool inference = c10::InferenceMode::is_enabled();
+    SingleThreadedBlas single;
+    at::parallel_for(0, b * rowsOfWindows * colsOfWindows * heads, 1, [&](std::int64_t first, std::int64_t last) {
+        c10::InferenceMode mode(inference);
+        FlushDenormals flush;
+        std::pair<torch::Tensor, torch::Tensor> scratch;
+        for (std::int64_t t = first; t < last; ++t) {
+            const std::int64_t head = t % heads, wi = t / heads;
+            const std::int64_t y0 = (wi / colsOfWindows) % rowsOfWindows * ws, x0 = wi % colsOfWindows * ws;
+            fn(WindowTask{wi / (rowsOfWindows * colsOfWindows), head, y0, x0, std::min(ws, h - y0), std::min(ws, wd - x0)},
+               scratch);
+        }
+    });
+}
+
 // Windowed attention straight from the token grid, without the padded, partitioned copy upstream makes (and without
 // projecting its padding): x is norm1's output [B, H, W, C]; the grid is cut into ws x ws windows from the top left,
 // and the windows that overhang the bottom or right edge get upstream's zero padding, whose q/k/v are exactly the qkv
@@ -92,34 +121,25 @@ torch::Tensor windowAttention(const Weights& w, const std::string& p, const torc
     const torch::Tensor padding = w.at(p + ".qkv.bias").view({3, heads, hd});
     const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), ws).transpose(1, 2).contiguous();  // [qh, hd, kh]
     const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), ws).transpose(1, 2).contiguous();  // [qw, hd, kw]
-    const std::int64_t rowsOfWindows = (h + ws - 1) / ws, colsOfWindows = (wd + ws - 1) / ws;
-    const std::int64_t windows = b * rowsOfWindows * colsOfWindows;
     const double scale = 1.0 / std::sqrt(double(hd));
     torch::Tensor out = torch::empty({b, h, wd, heads, hd}, x.options());
-    const bool inference = c10::InferenceMode::is_enabled();
-    SingleThreadedBlas single;
-    at::parallel_for(0, windows * heads, 1, [&](std::int64_t first, std::int64_t last) {
-        c10::InferenceMode mode(inference);
-        FlushDenormals flush;
-        torch::Tensor win = torch::empty({3, ws, ws, hd}, x.options());
-        torch::Tensor logits = torch::empty({n, n}, x.options());
-        for (std::int64_t t = first; t < last; ++t) {
-            const std::int64_t head = t % heads, wi = t / heads, bi = wi / (rowsOfWindows * colsOfWindows);
-            const std::int64_t y0 = (wi / colsOfWindows) % rowsOfWindows * ws, x0 = wi % colsOfWindows * ws;
-            const std::int64_t rows = std::min(ws, h - y0), cols = std::min(ws, wd - x0);
-            if (rows < ws || cols < ws)
-                win.copy_(padding.select(1, head).view({3, 1, 1, hd}).expand({3, ws, ws, hd}));
-            win.narrow(1, 0, rows).narrow(2, 0, cols).copy_(
-                qkv[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(3, head).permute({2, 0, 1, 3}));
-            const torch::Tensor q = win[0], k = win[1], v = win[2];  // [ws, ws, hd]
-            const torch::Tensor relH = torch::bmm(q, rh);                                     // [qh, qw, kh]
-            const torch::Tensor relW = torch::bmm(q.transpose(0, 1), rw).transpose(0, 1);     // [qh, qw, kw]
-            at::addmm_out(logits, logits, q.reshape({n, hd}), k.reshape({n, hd}).t(), 0.0, scale);
-            logits.view({ws, ws, ws, ws}).add_(relH.unsqueeze(3)).add_(relW.unsqueeze(2));
-            at::_softmax_out(logits, logits, 1, false);
-            const torch::Tensor o = torch::mm(logits, v.reshape({n, hd})).view({ws, ws, hd});
-            out[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(2, head).copy_(o.narrow(0, 0, rows).narrow(1, 0, cols));
-        }
+    forEachWindowHead(b, h, wd, ws, heads, [&](const WindowTask& t, std::pair<torch::Tensor, torch::Tensor>& scratch) {
+        if (!scratch.first.defined())
+            scratch = {torch::empty({3, ws, ws, hd}, x.options()), torch::empty({n, n}, x.options())};
+        torch::Tensor& win = scratch.first;
+        torch::Tensor& logits = scratch.second;
+        if (t.rows < ws || t.cols < ws)
+            win.copy_(padding.select(1, t.head).view({3, 1, 1, hd}).expand({3, ws, ws, hd}));
+        win.narrow(1, 0, t.rows).narrow(2, 0, t.cols).copy_(
+            qkv[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(3, t.head).permute({2, 0, 1, 3}));
+        const torch::Tensor q = win[0], k = win[1], v = win[2];  // [ws, ws, hd]
+        const torch::Tensor relH = torch::bmm(q, rh);                                  // [qh, qw, kh]
+        const torch::Tensor relW = torch::bmm(q.transpose(0, 1), rw).transpose(0, 1);  // [qh, qw, kw]
+        at::addmm_out(logits, logits, q.reshape({n, hd}), k.reshape({n, hd}).t(), 0.0, scale);
+        logits.view({ws, ws, ws, ws}).add_(relH.unsqueeze(3)).add_(relW.unsqueeze(2));
+        at::_softmax_out(logits, logits, 1, false);
+        const torch::Tensor o = torch::mm(logits, v.reshape({n, hd})).view({ws, ws, hd});
+        out[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head).copy_(o.narrow(0, 0, t.rows).narrow(1, 0, t.cols));
     });
     return linearAdd(w, p + ".proj", out.view({b, h, wd, ch}), residual);
 }
@@ -182,30 +202,21 @@ torch::Tensor tinyWindowAttention(const Weights& w, const std::string& p, const 
     const torch::Tensor py = pos.div(ws, "floor"), px = pos.remainder(ws);
     const torch::Tensor idx = ((py.unsqueeze(1) - py.unsqueeze(0)).abs() * ws + (px.unsqueeze(1) - px.unsqueeze(0)).abs());
     const torch::Tensor bias = w.at(p + ".attention_biases").index({torch::indexing::Slice(), idx}).contiguous();  // [heads, n, n]
-    const std::int64_t side = (res + ws - 1) / ws, windows = b * side * side;
     const double scale = 1.0 / std::sqrt(double(kd));
     torch::Tensor out = torch::empty({b, res, res, heads, kd}, x.options());
-    const bool inference = c10::InferenceMode::is_enabled();
-    SingleThreadedBlas single;
-    at::parallel_for(0, windows * heads, 1, [&](std::int64_t first, std::int64_t last) {
-        c10::InferenceMode mode(inference);
-        FlushDenormals flush;
-        torch::Tensor win = torch::empty({ws, ws, 3 * kd}, x.options());
-        torch::Tensor logits = torch::empty({n, n}, x.options());
-        for (std::int64_t t = first; t < last; ++t) {
-            const std::int64_t head = t % heads, wi = t / heads, bi = wi / (side * side);
-            const std::int64_t y0 = (wi / side) % side * ws, x0 = wi % side * ws;
-            const std::int64_t rows = std::min(ws, res - y0), cols = std::min(ws, res - x0);
-            if (rows < ws || cols < ws)
-                win.copy_(padding[head].view({1, 1, 3 * kd}).expand({ws, ws, 3 * kd}));
-            win.narrow(0, 0, rows).narrow(1, 0, cols).copy_(qkv[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(2, head));
-            const torch::Tensor flat = win.view({n, 3 * kd});
-            at::addmm_out(logits, logits, flat.narrow(1, 0, kd), flat.narrow(1, kd, kd).t(), 0.0, scale);
-            logits.add_(bias[head]);
-            at::_softmax_out(logits, logits, 1, false);
-            const torch::Tensor o = torch::mm(logits, flat.narrow(1, 2 * kd, kd)).view({ws, ws, kd});
-            out[bi].narrow(0, y0, rows).narrow(1, x0, cols).select(2, head).copy_(o.narrow(0, 0, rows).narrow(1, 0, cols));
-        }
+    forEachWindowHead(b, res, res, ws, heads, [&](const WindowTask& t, std::pair<torch::Tensor, torch::Tensor>& scratch) {
+        if (!scratch.first.defined())
+            scratch = {torch::empty({ws, ws, 3 * kd}, x.options()), torch::empty({n, n}, x.options())};
+        torch::Tensor& win = scratch.first;
+        torch::Tensor& logits = scratch.second;
+        if (t.rows < ws || t.cols < ws)
+            win.copy_(padding[t.head].view({1, 1, 3 * kd}).expand({ws, ws, 3 * kd}));
+        win.narrow(0, 0, t.rows).narrow(1, 0, t.cols).copy_(qkv[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head));
+        const torch::Tensor flat = win.view({n, 3 * kd});
+        at::addmm_out(logits, bias[t.head], flat.narrow(1, 0, kd), flat.narrow(1, kd, kd).t(), 1.0, scale);
+        at::_softmax_out(logits, logits, 1, false);
+        const torch::Tensor o = torch::mm(logits, flat.narrow(1, 2 * kd, kd)).view({ws, ws, kd});
+        out[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head).copy_(o.narrow(0, 0, t.rows).narrow(1, 0, t.cols));
     });
     return linearAdd(w, p + ".proj", out.view({b, res * res, c}), residual);
 }
