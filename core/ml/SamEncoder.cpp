@@ -29,16 +29,16 @@ torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
 
 // softmax(scale q k^T + relH[., kh] + relW[., kw]) v for every batch-head over all N = h * w tokens, a block of whole
 // image rows (256 tokens for vit_b) at a time: the block's logits ([rows, N], a few MB) are made, biased with the
-// decomposed relative positions (relH[t, kh] = q_t . Rh[row(t), kh], relW[t, kw] = q_t . Rw[col(t), kw], made for
-// the block), normalised and used while they are in cache, instead of materialising [B*heads, N, N] (805 MB for a
+// decomposed relative positions (relH[t, kh] = q_t . Rh[row(t), kh], relW[t, kw] = q_t . Rw[col(t), kw]),
+// normalised and used while they are in cache, instead of materialising [B*heads, N, N] (805 MB for a
 // global block of vit_b) and passing over it three times. Each block is one task on the intra-op threads with
 // single-threaded BLAS inside; InferenceMode and the denormal mode are set per thread. q, k, v: [B, N, heads, hd]
-// views into the qkv projection (strided rows are fine for BLAS, so nothing is copied out); rhT: [h, hd, h] and
-// rwT: [w, hd, w] (relative-position rows per query row / column, transposed). Returns [B, N, heads * hd].
+// views into the qkv projection (strided rows are fine for BLAS, so nothing is copied out); relH: [B*heads, N, h],
+// relW: [B*heads, N, w]. Returns [B, N, heads * hd].
 torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
-                               const torch::Tensor& rhT, const torch::Tensor& rwT)
+                               const torch::Tensor& relH, const torch::Tensor& relW)
 {
-    const std::int64_t b = q.size(0), n = q.size(1), heads = q.size(2), hd = v.size(3), h = rhT.size(0), wd = rwT.size(0);
+    const std::int64_t b = q.size(0), n = q.size(1), heads = q.size(2), hd = v.size(3), h = relH.size(2), wd = relW.size(2);
     const std::int64_t imageRows = std::max<std::int64_t>(1, 256 / wd), rows = imageRows * wd;
     const std::int64_t perHead = (h + imageRows - 1) / imageRows;
     torch::Tensor out = torch::empty({b, n, heads, hd}, q.options());
@@ -51,13 +51,11 @@ torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, c
         for (std::int64_t t = first; t < last; ++t) {
             const std::int64_t bh = t / perHead, bi = bh / heads, head = bh % heads;
             const std::int64_t qh0 = (t % perHead) * imageRows, kr = std::min(imageRows, h - qh0), m = kr * wd;
-            const torch::Tensor qb = q[bi].select(1, head).narrow(0, qh0 * wd, m);  // [m, hd]
-            const torch::Tensor qg = qb.view({kr, wd, hd});
-            const torch::Tensor relH = torch::bmm(qg, rhT.narrow(0, qh0, kr));                        // [kr, w, kh]
-            const torch::Tensor relW = torch::bmm(qg.transpose(0, 1), rwT).transpose(0, 1);          // [kr, w, kw]
             torch::Tensor s = logits.narrow(0, 0, m);
-            at::addmm_out(s, s, qb, k[bi].select(1, head).t(), 0.0, scale);
-            s.view({kr, wd, h, wd}).add_(relH.unsqueeze(3)).add_(relW.unsqueeze(2));
+            at::addmm_out(s, s, q[bi].select(1, head).narrow(0, qh0 * wd, m), k[bi].select(1, head).t(), 0.0, scale);
+            s.view({m, h, wd})
+                .add_(relH[bh].narrow(0, qh0 * wd, m).unsqueeze(2))
+                .add_(relW[bh].narrow(0, qh0 * wd, m).unsqueeze(1));
             at::_softmax_out(s, s, 1, false);
             torch::Tensor o = out[bi].select(1, head).narrow(0, qh0 * wd, m);
             at::mm_out(o, s, v[bi].select(1, head));
@@ -73,9 +71,13 @@ torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::
     const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2);
     const torch::Tensor qkv = linear(w, p + ".qkv", x).view({b, h * wd, 3, heads, -1});  // [B, N, 3, heads, hd]
     const torch::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);  // [B, N, heads, hd]
-    const torch::Tensor rhT = relativePositions(w.at(p + ".rel_pos_h"), h).transpose(1, 2).contiguous();
-    const torch::Tensor rwT = relativePositions(w.at(p + ".rel_pos_w"), wd).transpose(1, 2).contiguous();
-    const torch::Tensor out = blockedAttention(q, k, v, 1.0 / std::sqrt(double(q.size(-1))), rhT, rwT);
+    // Decomposed relative positions with the unscaled q, for the whole image at once (one batched product per axis;
+    // made per block inside the tasks they were thousands of tiny ones): relH[., t, kh], relW[., t, kw].
+    const std::int64_t hd = q.size(-1), bh = b * heads, n = h * wd;
+    const torch::Tensor rq = q.permute({0, 2, 1, 3}).reshape({bh, h, wd, hd});
+    const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, relativePositions(w.at(p + ".rel_pos_h"), h)}).reshape({bh, n, h});
+    const torch::Tensor relW = torch::einsum("bhwc,wkc->bhwk", {rq, relativePositions(w.at(p + ".rel_pos_w"), wd)}).reshape({bh, n, wd});
+    const torch::Tensor out = blockedAttention(q, k, v, 1.0 / std::sqrt(double(hd)), relH, relW);
     return linearAdd(w, p + ".proj", out.view({b, h, wd, -1}), residual);
 }
 
@@ -119,8 +121,15 @@ torch::Tensor windowAttention(const Weights& w, const std::string& p, const torc
     const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2), ch = x.size(3), hd = ch / heads, n = ws * ws;
     const torch::Tensor qkv = linear(w, p + ".qkv", x).view({b, h, wd, 3, heads, hd});
     const torch::Tensor padding = w.at(p + ".qkv.bias").view({3, heads, hd});
-    const torch::Tensor rh = relativePositions(w.at(p + ".rel_pos_h"), ws).transpose(1, 2).contiguous();  // [qh, hd, kh]
-    const torch::Tensor rw = relativePositions(w.at(p + ".rel_pos_w"), ws).transpose(1, 2).contiguous();  // [qw, hd, kw]
+    // Decomposed relative positions for every token of the grid at once, by its row / column inside its window:
+    // relH[b, y, x, head, kh] = q . Rh[y mod ws, kh], relW[..., kw] = q . Rw[x mod ws, kw] (one batched product per
+    // axis instead of two tiny ones per window and head).
+    const torch::Tensor q = qkv.select(3, 0);  // [B, H, W, heads, hd], unscaled
+    const torch::Tensor rowInWindow = torch::arange(h).remainder(ws), colInWindow = torch::arange(wd).remainder(ws);
+    const torch::Tensor relH = torch::einsum(
+        "byxnc,ykc->byxnk", {q, relativePositions(w.at(p + ".rel_pos_h"), ws).index_select(0, rowInWindow)});
+    const torch::Tensor relW = torch::einsum(
+        "byxnc,xkc->byxnk", {q, relativePositions(w.at(p + ".rel_pos_w"), ws).index_select(0, colInWindow)});
     const double scale = 1.0 / std::sqrt(double(hd));
     torch::Tensor out = torch::empty({b, h, wd, heads, hd}, x.options());
     forEachWindowHead(b, h, wd, ws, heads, [&](const WindowTask& t, std::pair<torch::Tensor, torch::Tensor>& scratch) {
@@ -132,11 +141,14 @@ torch::Tensor windowAttention(const Weights& w, const std::string& p, const torc
             win.copy_(padding.select(1, t.head).view({3, 1, 1, hd}).expand({3, ws, ws, hd}));
         win.narrow(1, 0, t.rows).narrow(2, 0, t.cols).copy_(
             qkv[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(3, t.head).permute({2, 0, 1, 3}));
-        const torch::Tensor q = win[0], k = win[1], v = win[2];  // [ws, ws, hd]
-        const torch::Tensor relH = torch::bmm(q, rh);                                  // [qh, qw, kh]
-        const torch::Tensor relW = torch::bmm(q.transpose(0, 1), rw).transpose(0, 1);  // [qh, qw, kw]
-        at::addmm_out(logits, logits, q.reshape({n, hd}), k.reshape({n, hd}).t(), 0.0, scale);
-        logits.view({ws, ws, ws, ws}).add_(relH.unsqueeze(3)).add_(relW.unsqueeze(2));
+        at::addmm_out(logits, logits, win[0].reshape({n, hd}), win[1].reshape({n, hd}).t(), 0.0, scale);
+        // The bias on the real query rows (the padded ones are computed and dropped, as upstream crops them).
+        logits.view({ws, ws, ws, ws})
+            .narrow(0, 0, t.rows)
+            .narrow(1, 0, t.cols)
+            .add_(relH[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head).unsqueeze(3))
+            .add_(relW[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head).unsqueeze(2));
+        const torch::Tensor& v = win[2];
         at::_softmax_out(logits, logits, 1, false);
         const torch::Tensor o = torch::mm(logits, v.reshape({n, hd})).view({ws, ws, hd});
         out[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head).copy_(o.narrow(0, 0, t.rows).narrow(1, 0, t.cols));
