@@ -140,8 +140,7 @@ SamEmbedding SamModel::encodeMedSam(const SamImage& image) const
 namespace {
 
 // Sam.postprocess_masks (to the model's square input, crop the resized image, back to the original size) for an
-// embedding, as one separable operator.
-// The low-resolution masks are 4x the embedding grid.
+// embedding, as one separable operator; the low-resolution masks are 4x the embedding grid.
 MaskResampler postprocessor(const SamEmbedding& e, int imageSize)
 {
     return MaskResampler(int(4 * e.features.shape[2]), int(4 * e.features.shape[3]), imageSize, imageSize, e.inputHeight,

@@ -1,12 +1,9 @@
 // The Segment Anything image encoders: SAM's ViT (vit_b/l/h, MedSAM) and MobileSAM's TinyViT (vit_t).
 
 // Local
-#include "core/ml/internal/BlasThreads.hpp"
+#include "core/ml/internal/Parallel.hpp"
 #include "core/ml/internal/SamLayers.hpp"
 #include "core/ml/internal/SamNet.hpp"
-
-// LibTorch
-#include <ATen/Parallel.h>
 
 // Std
 #include <algorithm>
@@ -15,7 +12,6 @@
 
 namespace camsight::ml::sam {
 namespace {
-
 
 // ---- ViT image encoder ----------------------------------------------------------------------------------------------
 
@@ -30,10 +26,9 @@ torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
 // softmax(scale q k^T + relH[., kh] + relW[., kw]) v for every batch-head over all N = h * w tokens, a block of whole
 // image rows (256 tokens for vit_b) at a time: the block's logits ([rows, N], a few MB) are made, biased with the
 // decomposed relative positions (relH[t, kh] = q_t . Rh[row(t), kh], relW[t, kw] = q_t . Rw[col(t), kw]),
-// normalised and used while they are in cache, instead of materialising [B*heads, N, N] (805 MB for a
-// global block of vit_b) and passing over it three times. Each block is one task on the intra-op threads with
-// single-threaded BLAS inside; InferenceMode and the denormal mode are set per thread. q, k, v: [B, N, heads, hd]
-// views into the qkv projection (strided rows are fine for BLAS, so nothing is copied out); relH: [B*heads, N, h],
+// normalised and used while they are in cache, instead of materialising [B*heads, N, N] (805 MB for a global block of
+// vit_b) and passing over it three times. Each block is one task (parallelTasks). q, k, v: [B, N, heads, hd] views
+// into the qkv projection (strided rows are fine for BLAS, so nothing is copied out); relH: [B*heads, N, h],
 // relW: [B*heads, N, w]. Returns [B, N, heads * hd].
 torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
                                const torch::Tensor& relH, const torch::Tensor& relW)
@@ -42,11 +37,7 @@ torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, c
     const std::int64_t imageRows = std::max<std::int64_t>(1, 256 / wd), rows = imageRows * wd;
     const std::int64_t perHead = (h + imageRows - 1) / imageRows;
     torch::Tensor out = torch::empty({b, n, heads, hd}, q.options());
-    const bool inference = c10::InferenceMode::is_enabled();
-    SingleThreadedBlas single;
-    at::parallel_for(0, b * heads * perHead, 1, [&](std::int64_t first, std::int64_t last) {
-        c10::InferenceMode mode(inference);
-        FlushDenormals flush;
+    parallelTasks(b * heads * perHead, [&](std::int64_t first, std::int64_t last) {
         torch::Tensor logits = torch::empty({rows, n}, q.options());
         for (std::int64_t t = first; t < last; ++t) {
             const std::int64_t bh = t / perHead, bi = bh / heads, head = bh % heads;
@@ -71,8 +62,8 @@ torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::
     const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2);
     const torch::Tensor qkv = linear(w, p + ".qkv", x).view({b, h * wd, 3, heads, -1});  // [B, N, 3, heads, hd]
     const torch::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);  // [B, N, heads, hd]
-    // Decomposed relative positions with the unscaled q, for the whole image at once (one batched product per axis;
-    // made per block inside the tasks they were thousands of tiny ones): relH[., t, kh], relW[., t, kw].
+    // Decomposed relative positions with the unscaled q, for the whole image at once (one batched product per axis
+    // rather than thousands of tiny ones inside the tasks): relH[., t, kh], relW[., t, kw].
     const std::int64_t hd = q.size(-1), bh = b * heads, n = h * wd;
     const torch::Tensor rq = q.permute({0, 2, 1, 3}).reshape({bh, h, wd, hd});
     const torch::Tensor relH = torch::einsum("bhwc,hkc->bhwk", {rq, relativePositions(w.at(p + ".rel_pos_h"), h)}).reshape({bh, n, h});
@@ -87,18 +78,13 @@ struct WindowTask {
     std::int64_t bi, head, y0, x0, rows, cols;
 };
 
-// Runs fn(task, scratch) for every (window, head), as tasks on the intra-op threads with single-threaded BLAS inside
-// and the caller's InferenceMode and flushed denormals in every thread (both are per thread). `scratch` is the
-// thread's own pair of buffers, kept across its tasks (fn sizes them on first use).
+// Runs fn(task, scratch) for every (window, head) as parallelTasks; `scratch` is the thread's own pair of buffers, kept
+// across its tasks (fn sizes them on first use).
 template <class Fn>
 void forEachWindowHead(std::int64_t b, std::int64_t h, std::int64_t wd, std::int64_t ws, std::int64_t heads, const Fn& fn)
 {
     const std::int64_t rowsOfWindows = (h + ws - 1) / ws, colsOfWindows = (wd + ws - 1) / ws;
-    const bool inference = c10::InferenceMode::is_enabled();
-    SingleThreadedBlas single;
-    at::parallel_for(0, b * rowsOfWindows * colsOfWindows * heads, 1, [&](std::int64_t first, std::int64_t last) {
-        c10::InferenceMode mode(inference);
-        FlushDenormals flush;
+    parallelTasks(b * rowsOfWindows * colsOfWindows * heads, [&](std::int64_t first, std::int64_t last) {
         std::pair<torch::Tensor, torch::Tensor> scratch;
         for (std::int64_t t = first; t < last; ++t) {
             const std::int64_t head = t % heads, wi = t / heads;

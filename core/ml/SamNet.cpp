@@ -1,7 +1,7 @@
 #include "core/ml/internal/SamNet.hpp"
 
 // Local
-#include "core/ml/internal/ParallelMm.hpp"
+#include "core/ml/internal/Parallel.hpp"
 #include "core/ml/internal/SamLayers.hpp"
 
 // Std

@@ -1,10 +1,4 @@
-#include "core/ml/internal/ParallelMm.hpp"
-
-// Local
-#include "core/ml/internal/BlasThreads.hpp"
-
-// LibTorch
-#include <ATen/Parallel.h>
+#include "core/ml/internal/Parallel.hpp"
 
 namespace camsight::ml {
 
@@ -16,11 +10,7 @@ torch::Tensor parallelMm(const torch::Tensor& a, const torch::Tensor& b, const t
     const std::int64_t blocks = std::max<std::int64_t>(1, at::get_num_threads());
     const bool byRows = m >= n;
     const std::int64_t total = byRows ? m : n;
-    const bool inference = c10::InferenceMode::is_enabled();
-    // The blocks go to the OpenMP threads directly; InferenceMode and the FPU's denormal mode do not travel with them.
-    at::parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
-        c10::InferenceMode mode(inference);
-        FlushDenormals flush;
+    parallelTasks(blocks, [&](std::int64_t first, std::int64_t last) {
         for (std::int64_t i = first; i < last; ++i) {
             const std::int64_t begin = total * i / blocks, size = total * (i + 1) / blocks - begin;
             if (size == 0)

@@ -1,0 +1,33 @@
+#pragma once
+// Private to core/ml: work split across LibTorch's intra-op (OpenMP) threads.
+
+// Local
+#include "core/ml/internal/BlasThreads.hpp"
+
+// LibTorch
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+namespace camsight::ml {
+
+/// Runs fn(first, last) over [0, count) in chunks on the intra-op threads, with OpenBLAS held to one thread (each
+/// task's products are its own; OpenBLAS's pool beside the OpenMP threads only contends) and, in every thread, the
+/// caller's InferenceMode and flushed denormals: both are per-thread state that at::parallel_for does not carry.
+/// (at::parallel_for is header code: it is parallel only where compiled with OpenMP, which camsight_torch carries.)
+template <class Fn>
+void parallelTasks(std::int64_t count, const Fn& fn)
+{
+    const bool inference = c10::InferenceMode::is_enabled();
+    SingleThreadedBlas single;
+    at::parallel_for(0, count, 1, [&](std::int64_t first, std::int64_t last) {
+        c10::InferenceMode mode(inference);
+        FlushDenormals flush;
+        fn(first, last);
+    });
+}
+
+/// a [M, K] x b [K, N] (+ bias, broadcast to [M, N]) as blocks of rows (M >= N) or of columns, one block per intra-op
+/// thread, each one BLAS call: medium products (a few hundred MFLOP, the SAM decoder's) use every core.
+torch::Tensor parallelMm(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias = {});
+
+}  // namespace camsight::ml
