@@ -1,6 +1,7 @@
 // The Segment Anything image encoders: SAM's ViT (vit_b/l/h, MedSAM) and MobileSAM's TinyViT (vit_t).
 
 // Local
+#include "core/ml/internal/ConvKernels.hpp"
 #include "core/ml/internal/Parallel.hpp"
 #include "core/ml/internal/SamLayers.hpp"
 #include "core/ml/internal/SamNet.hpp"
@@ -152,96 +153,194 @@ torch::Tensor vitBlock(const Weights& w, const Config& c, int i, const torch::Te
     return linearAdd(w, p + ".mlp.lin2", geluExact(linear(w, p + ".mlp.lin1", layerNorm(w, p + ".norm2", out, 1e-6))), out);
 }
 
+// The neck on channels-last tokens x [B, H, W, C] -> the embedding [B, 256, H, W]. Upstream's LayerNorm2d normalises
+// over the channels of an NCHW map, which on tokens is a plain LayerNorm over the last axis (one pass instead of the
+// seven strided reductions and element-wise passes of mean, subtract, square, mean, sqrt, divide); the 1x1
+// convolution is a product over the channels and the 3x3 one runs channels-last (several times faster in LibTorch).
 torch::Tensor neck(const Weights& w, const torch::Tensor& x)
 {
-    torch::Tensor y = conv(w, "image_encoder.neck.0", x);
-    y = layerNorm2d(w, "image_encoder.neck.1", y);
-    y = conv(w, "image_encoder.neck.2", y, 1, 1);
-    return layerNorm2d(w, "image_encoder.neck.3", y);
+    const std::string p = "image_encoder.neck.";
+    torch::Tensor y = torch::matmul(x, w.at(p + "0.weight").flatten(1).t());
+    y = layerNorm(w, p + "1", y, 1e-6);
+    y = torch::conv2d(y.permute({0, 3, 1, 2}), w.at(p + "2.weight").contiguous(at::MemoryFormat::ChannelsLast), {}, 1, 1);
+    y = layerNorm(w, p + "3", y.permute({0, 2, 3, 1}), 1e-6);
+    return y.permute({0, 3, 1, 2}).contiguous();
 }
 
 // ---- TinyViT image encoder (MobileSAM vit_t) ------------------------------------------------------------------------
 
-// Conv2d (no bias) + BatchNorm in eval mode (running statistics, eps 1e-5).
-torch::Tensor convBn(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t stride, std::int64_t pad,
-                     std::int64_t groups = 1)
+// A convolution followed by BatchNorm in eval mode (running statistics, eps 1e-5), folded into one: scale
+// s = gamma / sqrt(var + eps) per output channel, weights W s, bias beta - mean s.
+struct Folded {
+    torch::Tensor weight, bias;
+};
+
+Folded foldConvBn(const Weights& w, const std::string& p)
 {
-    // The BatchNorm folded into the convolution: scale s = gamma / sqrt(var + eps) per output channel, weights W s,
-    // bias beta - mean s. One pass over the output instead of two (the folded weights are small to make).
     const torch::Tensor s = w.at(p + ".bn.weight") / torch::sqrt(w.at(p + ".bn.running_var") + 1e-5);
-    const torch::Tensor weight = w.at(p + ".c.weight") * s.view({-1, 1, 1, 1});
-    const torch::Tensor bias = w.at(p + ".bn.bias") - w.at(p + ".bn.running_mean") * s;
-    return torch::conv2d(x, weight, bias, stride, pad, 1, groups);
+    return {w.at(p + ".c.weight") * s.view({-1, 1, 1, 1}), w.at(p + ".bn.bias") - w.at(p + ".bn.running_mean") * s};
 }
 
-// [B, C, H, W] -> [B, H * W, C'] (PatchMerging); `lastStride1`: the merging that feeds the last stage keeps the size.
+// A folded 1x1 convolution as the right-hand side of a product over channels-last pixels: weight [Cin, Cout].
+Folded pointwise(const Weights& w, const std::string& p)
+{
+    const Folded f = foldConvBn(w, p);
+    return {f.weight.flatten(1).t().contiguous(), f.bias.contiguous()};
+}
+
+// A folded depthwise 3x3 convolution for depthwise3x3: weight [3, 3, C].
+Folded depthwise(const Weights& w, const std::string& p)
+{
+    const Folded f = foldConvBn(w, p);
+    return {f.weight.flatten(1).t().contiguous(), f.bias.contiguous()};
+}
+
+// TinyViT's convolution chains on a channels-last map x [B, H, W, C]: expand (1x1, GELU), depthwise 3x3 with stride
+// 1 or 2 (GELU), project (1x1); for MBConv (`residual`) then + x and GELU. Returns [B, Ho, Wo, C'].
+// Upstream runs each step over the whole map: in stage 0 every step is a pass over a 64 MB [256, 256, 256] map (and
+// LibTorch's depthwise convolution on NCHW maps runs at a few GFLOP/s). Here the output is made in bands of rows, one
+// band per task: the expansion of the band's input rows (with the one-row halo the 3x3 window needs, recomputed by
+// both neighbours), its GELU, the depthwise convolution and the projection all run on a few MB that stay in cache.
+torch::Tensor convChain(const torch::Tensor& x, const Folded& expand, const Folded& dw, const Folded& project, int stride,
+                        bool residual)
+{
+    const std::int64_t b = x.size(0), h = x.size(1), wd = x.size(2), c = x.size(3);
+    const std::int64_t hidden = expand.weight.size(1), cout = project.weight.size(1);
+    const std::int64_t ho = (h - 1) / stride + 1, wo = (wd - 1) / stride + 1;
+    const std::int64_t bandRows = std::max<std::int64_t>(1, 2048 / wo), bands = (ho + bandRows - 1) / bandRows;
+    const torch::Tensor input = x.contiguous();
+    torch::Tensor out = torch::empty({b, ho, wo, cout}, x.options());
+    parallelTasks(b * bands, [&](std::int64_t first, std::int64_t last) {
+        torch::Tensor expanded = torch::empty({((bandRows - 1) * stride + 3) * wd, hidden}, x.options());
+        torch::Tensor middle = torch::empty({bandRows * wo, hidden}, x.options());
+        for (std::int64_t t = first; t < last; ++t) {
+            const std::int64_t bi = t / bands, o0 = t % bands * bandRows, on = std::min(bandRows, ho - o0);
+            const std::int64_t i0 = std::max<std::int64_t>(0, o0 * stride - 1);
+            const std::int64_t i1 = std::min(h, (o0 + on - 1) * stride + 2);
+            torch::Tensor e = expanded.narrow(0, 0, (i1 - i0) * wd);
+            at::addmm_out(e, expand.bias, input[bi].narrow(0, i0, i1 - i0).view({-1, c}), expand.weight);
+            at::gelu_out(e, e);
+            torch::Tensor m = middle.narrow(0, 0, on * wo);
+            depthwise3x3(e.data_ptr<float>(), i0, h, wd, hidden, dw.weight.data_ptr<float>(), dw.bias.data_ptr<float>(),
+                         stride, o0, on, m.data_ptr<float>());
+            at::gelu_out(m, m);
+            torch::Tensor o = out[bi].narrow(0, o0, on).view({-1, cout});
+            if (residual) {
+                at::add_out(o, input[bi].narrow(0, o0, on).view({-1, c}), project.bias);
+                o.addmm_(m, project.weight);
+                at::gelu_out(o, o);
+            } else {
+                at::addmm_out(o, project.bias, m, project.weight);
+            }
+        }
+    });
+    return out;
+}
+
+// PatchMerging on a channels-last map [B, H, W, C] -> tokens [B, Ho * Wo, C']; `lastStride1`: the merging that feeds
+// the last stage keeps the size.
 torch::Tensor patchMerging(const Weights& w, const std::string& p, const torch::Tensor& x, bool lastStride1)
 {
-    const std::int64_t outDim = w.at(p + ".conv2.c.weight").size(0);
-    torch::Tensor y = geluExact(convBn(w, p + ".conv1", x, 1, 0));
-    y = geluExact(convBn(w, p + ".conv2", y, lastStride1 ? 1 : 2, 1, outDim));
-    y = convBn(w, p + ".conv3", y, 1, 0);
-    return y.flatten(2).transpose(1, 2);
+    const torch::Tensor y = convChain(x, pointwise(w, p + ".conv1"), depthwise(w, p + ".conv2"),
+                                      pointwise(w, p + ".conv3"), lastStride1 ? 1 : 2, false);
+    return y.flatten(1, 2);
 }
 
 // TinyViT's window attention with learned per-offset biases, straight from the token grid (as windowAttention for the
 // ViT): x [B, res, res, C]. Upstream pads the grid with zeros before the attention's LayerNorm, so a padded token's
-// q/k/v are the qkv projection of LayerNorm(0) = of its bias: one constant row per head, made once. Each
-// (window, head) is one task on the intra-op threads: gather the window's q/k/v, scaled q k^T + bias, softmax, times
-// v, write back the real tokens. Returns residual + proj(attention) as [B, res * res, C].
+// q/k/v are the qkv projection of LayerNorm(0) = of its bias: one constant row per head, made once. Each task is one
+// row of windows (every window and head of it as one batch of small products: a few large LibTorch calls instead of
+// a dozen tiny ones per window and head, whose call overhead was most of the time). Returns residual +
+// proj(attention) as [B, res * res, C].
 torch::Tensor tinyWindowAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads,
                                   std::int64_t ws, const torch::Tensor& residual)
 {
     const std::int64_t b = x.size(0), res = x.size(1), c = x.size(3), kd = c / heads, n = ws * ws;
+    const std::int64_t windows = (res + ws - 1) / ws, padded = windows * ws;
     const torch::Tensor qkv = linear(w, p + ".qkv", layerNorm(w, p + ".norm", x, 1e-5)).view({b, res, res, heads, 3 * kd});
-    const torch::Tensor padding = linear(w, p + ".qkv", w.at(p + ".norm.bias")).view({heads, 3 * kd});
-    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of a window.
+    const torch::Tensor padding = linear(w, p + ".qkv", w.at(p + ".norm.bias")).view({1, 1, heads, 3 * kd});
+    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of a window, for every window of a row.
     const torch::Tensor pos = torch::arange(ws * ws);
     const torch::Tensor py = pos.div(ws, "floor"), px = pos.remainder(ws);
     const torch::Tensor idx = ((py.unsqueeze(1) - py.unsqueeze(0)).abs() * ws + (px.unsqueeze(1) - px.unsqueeze(0)).abs());
-    const torch::Tensor bias = w.at(p + ".attention_biases").index({torch::indexing::Slice(), idx}).contiguous();  // [heads, n, n]
+    const torch::Tensor bias = w.at(p + ".attention_biases")
+                                   .index({torch::indexing::Slice(), idx})
+                                   .unsqueeze(0)
+                                   .expand({windows, heads, n, n})
+                                   .reshape({windows * heads, n, n});
     const double scale = 1.0 / std::sqrt(double(kd));
     torch::Tensor out = torch::empty({b, res, res, heads, kd}, x.options());
-    forEachWindowHead(b, res, res, ws, heads, [&](const WindowTask& t, std::pair<torch::Tensor, torch::Tensor>& scratch) {
-        if (!scratch.first.defined())
-            scratch = {torch::empty({ws, ws, 3 * kd}, x.options()), torch::empty({n, n}, x.options())};
-        torch::Tensor& win = scratch.first;
-        torch::Tensor& logits = scratch.second;
-        if (t.rows < ws || t.cols < ws)
-            win.copy_(padding[t.head].view({1, 1, 3 * kd}).expand({ws, ws, 3 * kd}));
-        win.narrow(0, 0, t.rows).narrow(1, 0, t.cols).copy_(qkv[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head));
-        const torch::Tensor flat = win.view({n, 3 * kd});
-        at::addmm_out(logits, bias[t.head], flat.narrow(1, 0, kd), flat.narrow(1, kd, kd).t(), 1.0, scale);
-        at::_softmax_out(logits, logits, 1, false);
-        const torch::Tensor o = torch::mm(logits, flat.narrow(1, 2 * kd, kd)).view({ws, ws, kd});
-        out[t.bi].narrow(0, t.y0, t.rows).narrow(1, t.x0, t.cols).select(2, t.head).copy_(o.narrow(0, 0, t.rows).narrow(1, 0, t.cols));
+    parallelTasks(b * windows, [&](std::int64_t first, std::int64_t last) {
+        torch::Tensor strip = torch::empty({ws, padded, heads, 3 * kd}, x.options());
+        torch::Tensor logits = torch::empty({windows * heads, n, n}, x.options());
+        torch::Tensor result = torch::empty({windows * heads, n, kd}, x.options());
+        torch::Tensor outStrip = torch::empty({ws, padded, heads, kd}, x.options());
+        for (std::int64_t t = first; t < last; ++t) {
+            const std::int64_t bi = t / windows, y0 = t % windows * ws, rows = std::min(ws, res - y0);
+            if (rows < ws || padded > res)
+                strip.copy_(padding.expand_as(strip));
+            strip.narrow(0, 0, rows).narrow(1, 0, res).copy_(qkv[bi].narrow(0, y0, rows));
+            // [ws, windows, ws, heads, 3 kd] -> [windows * heads, n, 3 kd]
+            const torch::Tensor win =
+                strip.view({ws, windows, ws, heads, 3 * kd}).permute({1, 3, 0, 2, 4}).reshape({windows * heads, n, 3 * kd});
+            at::baddbmm_out(logits, bias, win.narrow(2, 0, kd), win.narrow(2, kd, kd).transpose(1, 2), 1.0, scale);
+            at::_softmax_out(logits, logits, 2, false);
+            at::bmm_out(result, logits, win.narrow(2, 2 * kd, kd));
+            outStrip.view({ws, windows, ws, heads, kd}).copy_(result.view({windows, heads, ws, ws, kd}).permute({2, 0, 3, 1, 4}));
+            out[bi].narrow(0, y0, rows).copy_(outStrip.narrow(0, 0, rows).narrow(1, 0, res));
+        }
     });
     return linearAdd(w, p + ".proj", out.view({b, res * res, c}), residual);
 }
 
+// Depthwise 3x3 convolution (stride 1) on tokens [B, res * res, C], by rows of the grid on the intra-op threads.
+torch::Tensor depthwiseTokens(const Folded& f, const torch::Tensor& x, std::int64_t res)
+{
+    const std::int64_t b = x.size(0), c = x.size(2), rowsPerTask = 8, tasks = (res + rowsPerTask - 1) / rowsPerTask;
+    const torch::Tensor input = x.contiguous();
+    torch::Tensor out = torch::empty_like(input);
+    parallelTasks(b * tasks, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t t = first; t < last; ++t) {
+            const std::int64_t bi = t / tasks, r0 = t % tasks * rowsPerTask, rows = std::min(rowsPerTask, res - r0);
+            depthwise3x3(input[bi].data_ptr<float>(), 0, res, res, c, f.weight.data_ptr<float>(), f.bias.data_ptr<float>(), 1,
+                         r0, rows, out[bi].data_ptr<float>() + r0 * res * c);
+        }
+    });
+    return out;
+}
+
 torch::Tensor tinyBlock(const Weights& w, const std::string& p, const torch::Tensor& x, std::int64_t res, int heads, int ws)
 {
-    const std::int64_t b = x.size(0), l = x.size(1), c = x.size(2);
+    const std::int64_t b = x.size(0), c = x.size(2);
     torch::Tensor out = tinyWindowAttention(w, p + ".attn", x.view({b, res, res, c}), heads, ws, x);
-    out = convBn(w, p + ".local_conv", out.transpose(1, 2).reshape({b, c, res, res}), 1, 1, c);  // no residual
-    out = out.view({b, c, l}).transpose(1, 2);
+    out = depthwiseTokens(depthwise(w, p + ".local_conv"), out, res);  // no residual
     return linearAdd(w, p + ".mlp.fc2", geluExact(linear(w, p + ".mlp.fc1", layerNorm(w, p + ".mlp.norm", out, 1e-5))), out);
 }
 
+// A folded convolution (stride 2, padding 1) of TinyViT's patch embedding, channels-last in and out ([B, H, W, C]).
+torch::Tensor embedConv(const Weights& w, const std::string& p, const torch::Tensor& x)
+{
+    const Folded f = foldConvBn(w, p);
+    // LibTorch's convolution is several times faster on channels-last maps than on NCHW ones.
+    const torch::Tensor map = x.permute({0, 3, 1, 2});
+    return torch::conv2d(map, f.weight.contiguous(at::MemoryFormat::ChannelsLast), f.bias, 2, 1)
+        .permute({0, 2, 3, 1})
+        .contiguous();
+}
+
+// The whole TinyViT runs on channels-last maps and tokens: no NCHW copies between its stages.
 torch::Tensor encodeTinyVit(const Weights& w, const Config& c, const torch::Tensor& input)
 {
     const std::string e = "image_encoder.";
-    torch::Tensor x = geluExact(convBn(w, e + "patch_embed.seq.0", input, 2, 1));
-    x = convBn(w, e + "patch_embed.seq.2", x, 2, 1);
+    torch::Tensor x = input.permute({0, 2, 3, 1}).contiguous();
+    x = geluExact(embedConv(w, e + "patch_embed.seq.0", x));
+    x = embedConv(w, e + "patch_embed.seq.2", x);
     std::int64_t res = c.imageSize / 4;
     const int stages = int(c.tinyDims.size());
-    // Stage 0: MBConv blocks on the [B, C, H, W] map.
+    // Stage 0: MBConv blocks on the [B, H, W, C] map.
     for (int j = 0; j < c.tinyDepths[0]; ++j) {
         const std::string p = e + "layers.0.blocks." + std::to_string(j);
-        torch::Tensor y = geluExact(convBn(w, p + ".conv1", x, 1, 0));
-        y = geluExact(convBn(w, p + ".conv2", y, 1, 1, y.size(1)));
-        y = convBn(w, p + ".conv3", y, 1, 0);
-        x = geluExact(y + x);
+        x = convChain(x, pointwise(w, p + ".conv1"), depthwise(w, p + ".conv2"), pointwise(w, p + ".conv3"), 1, true);
     }
     x = patchMerging(w, e + "layers.0.downsample", x, stages == 2);
     res = stages == 2 ? res : res / 2;
@@ -251,15 +350,13 @@ torch::Tensor encodeTinyVit(const Weights& w, const Config& c, const torch::Tens
                           c.tinyWindows[i]);
         if (i + 1 < stages) {
             const bool last = i + 2 == stages;  // the merging that feeds the last stage has stride 1
-            const torch::Tensor map = x.transpose(1, 2).reshape({x.size(0), x.size(2), res, res});
-            x = patchMerging(w, e + "layers." + std::to_string(i) + ".downsample", map, last);
+            x = patchMerging(w, e + "layers." + std::to_string(i) + ".downsample", x.view({x.size(0), res, res, x.size(2)}), last);
             if (!last)
                 res /= 2;
         }
     }
     const std::int64_t side = c.imageSize / c.patchSize;
-    x = x.view({x.size(0), side, side, x.size(2)}).permute({0, 3, 1, 2});
-    return neck(w, x);
+    return neck(w, x.view({x.size(0), side, side, x.size(2)}));
 }
 
 }  // namespace
@@ -272,7 +369,7 @@ torch::Tensor encodeImage(const Weights& w, const Config& c, const torch::Tensor
     x = x + w.at("image_encoder.pos_embed");
     for (int i = 0; i < c.depth; ++i)
         x = vitBlock(w, c, i, x);
-    return neck(w, x.permute({0, 3, 1, 2}));
+    return neck(w, x);
 }
 
 }  // namespace camsight::ml::sam
