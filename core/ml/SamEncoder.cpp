@@ -160,7 +160,8 @@ torch::Tensor vitBlock(const Weights& w, const Config& c, int i, const torch::Te
 torch::Tensor neck(const Weights& w, const torch::Tensor& x)
 {
     const std::string p = "image_encoder.neck.";
-    torch::Tensor y = torch::matmul(x, w.at(p + "0.weight").flatten(1).t());
+    const torch::Tensor& w0 = w.at(p + "0.weight");
+    torch::Tensor y = parallelLinear(x.reshape({-1, x.size(3)}), w0.flatten(1), {}).view({x.size(0), x.size(1), x.size(2), w0.size(0)});
     y = layerNorm(w, p + "1", y, 1e-6);
     y = torch::conv2d(y.permute({0, 3, 1, 2}), w.at(p + "2.weight").contiguous(at::MemoryFormat::ChannelsLast), {}, 1, 1);
     y = layerNorm(w, p + "3", y.permute({0, 2, 3, 1}), 1e-6);
@@ -363,6 +364,9 @@ torch::Tensor encodeTinyVit(const Weights& w, const Config& c, const torch::Tens
 
 torch::Tensor encodeImage(const Weights& w, const Config& c, const torch::Tensor& input)
 {
+    // Every large product of the encoders is split across the OpenMP threads (parallelLinear, parallelTasks), so
+    // OpenBLAS's own pool stays asleep: two pools spinning on two cores slowed each other by a quarter.
+    SingleThreadedBlas singleBlas;
     if (c.tinyVit)
         return encodeTinyVit(w, c, input);
     torch::Tensor x = conv(w, "image_encoder.patch_embed.proj", input, c.patchSize).permute({0, 2, 3, 1});

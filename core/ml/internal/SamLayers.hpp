@@ -2,6 +2,7 @@
 // Private to core/ml: the small layers the SAM encoders and decoder share, over weights named as in the checkpoint.
 
 // Local
+#include "core/ml/internal/Parallel.hpp"
 #include "core/ml/internal/SamNet.hpp"
 
 // LibTorch
@@ -9,12 +10,23 @@
 
 // Std
 #include <string>
+#include <vector>
 
 namespace camsight::ml::sam {
 
+// Products of at least this many rows run as parallelLinear (the encoders' token maps); smaller ones (the decoder's
+// prompt tokens) as one LibTorch call.
+constexpr std::int64_t kParallelRows = 1024;
+
 inline torch::Tensor linear(const Weights& w, const std::string& p, const torch::Tensor& x)
 {
-    return torch::linear(x, w.at(p + ".weight"), w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor());
+    const torch::Tensor& weight = w.at(p + ".weight");
+    const torch::Tensor bias = w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor();
+    if (x.numel() / x.size(-1) < kParallelRows)
+        return torch::linear(x, weight, bias);
+    std::vector<std::int64_t> shape = x.sizes().vec();
+    shape.back() = weight.size(0);
+    return parallelLinear(x.reshape({-1, x.size(-1)}), weight, bias).view(shape);
 }
 
 // residual + linear(x), with the residual taken into the product's accumulator: (residual + bias) += x W^T. One pass
@@ -22,7 +34,11 @@ inline torch::Tensor linear(const Weights& w, const std::string& p, const torch:
 inline torch::Tensor linearAdd(const Weights& w, const std::string& p, const torch::Tensor& x, const torch::Tensor& residual)
 {
     const torch::Tensor& weight = w.at(p + ".weight");
-    torch::Tensor out = (w.has(p + ".bias") ? residual + w.at(p + ".bias") : residual.clone()).contiguous();
+    const torch::Tensor bias = w.has(p + ".bias") ? w.at(p + ".bias") : torch::Tensor();
+    if (residual.numel() / residual.size(-1) >= kParallelRows)
+        return parallelLinear(x.reshape({-1, weight.size(1)}), weight, bias, residual.reshape({-1, weight.size(0)}))
+            .view(residual.sizes());
+    torch::Tensor out = (bias.defined() ? residual + bias : residual.clone()).contiguous();
     out.view({-1, weight.size(0)}).addmm_(x.reshape({-1, weight.size(1)}), weight.t());
     return out;
 }
