@@ -1,7 +1,7 @@
 // The Segment Anything image encoders: SAM's ViT (vit_b/l/h, MedSAM) and MobileSAM's TinyViT (vit_t).
 
 // Local
-#include "core/ml/internal/ConvKernels.hpp"
+#include "core/ml/internal/Kernels.hpp"
 #include "core/ml/internal/Parallel.hpp"
 #include "core/ml/internal/SamLayers.hpp"
 #include "core/ml/internal/SamNet.hpp"
@@ -9,7 +9,9 @@
 // Std
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
+#include <vector>
 
 namespace camsight::ml::sam {
 namespace {
@@ -247,48 +249,55 @@ torch::Tensor patchMerging(const Weights& w, const std::string& p, const torch::
     return y.flatten(1, 2);
 }
 
-// TinyViT's window attention with learned per-offset biases, straight from the token grid (as windowAttention for the
-// ViT): x [B, res, res, C]. Upstream pads the grid with zeros before the attention's LayerNorm, so a padded token's
-// q/k/v are the qkv projection of LayerNorm(0) = of its bias: one constant row per head, made once. Each task is one
-// row of windows (every window and head of it as one batch of small products: a few large LibTorch calls instead of
-// a dozen tiny ones per window and head, whose call overhead was most of the time). Returns residual +
-// proj(attention) as [B, res * res, C].
+// TinyViT's window attention with learned per-offset biases, straight from the token grid: x [B, res, res, C].
+// Upstream pads the grid with zeros before the attention's LayerNorm, so a padded token's q/k/v are the qkv
+// projection of LayerNorm(0) = of its bias: one constant row per head, made once. Each window is one task on the
+// intra-op threads; every head of it runs the hand-written kernel (windowAttention) on pointers into the qkv
+// projection, so nothing is gathered or padded, and the padded tokens' own outputs, which upstream crops, are not
+// computed. (With LibTorch calls per window and head, or batched per row of windows, the small products' call
+// overhead was most of the time: 29 ms of a 74 ms block.) Returns residual + proj(attention) as [B, res * res, C].
 torch::Tensor tinyWindowAttention(const Weights& w, const std::string& p, const torch::Tensor& x, int heads,
                                   std::int64_t ws, const torch::Tensor& residual)
 {
-    const std::int64_t b = x.size(0), res = x.size(1), c = x.size(3), kd = c / heads, n = ws * ws;
-    const std::int64_t windows = (res + ws - 1) / ws, padded = windows * ws;
-    const torch::Tensor qkv = linear(w, p + ".qkv", layerNorm(w, p + ".norm", x, 1e-5)).view({b, res, res, heads, 3 * kd});
-    const torch::Tensor padding = linear(w, p + ".qkv", w.at(p + ".norm.bias")).view({1, 1, heads, 3 * kd});
-    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of a window, for every window of a row.
+    const std::int64_t b = x.size(0), res = x.size(1), c = x.size(3), kd = c / heads, n = ws * ws, np = paddedTokens(n);
+    const std::int64_t windows = (res + ws - 1) / ws;
+    const torch::Tensor qkv = linear(w, p + ".qkv", layerNorm(w, p + ".norm", x, 1e-5)).contiguous();  // [B, res, res, heads * 3 kd]
+    const torch::Tensor padding = linear(w, p + ".qkv", w.at(p + ".norm.bias")).contiguous();     // [heads * 3 kd]
+    // bias[h, i, j] = attention_biases[h, |dy| * ws + |dx|] for tokens i, j of a window; -infinity past n.
     const torch::Tensor pos = torch::arange(ws * ws);
     const torch::Tensor py = pos.div(ws, "floor"), px = pos.remainder(ws);
     const torch::Tensor idx = ((py.unsqueeze(1) - py.unsqueeze(0)).abs() * ws + (px.unsqueeze(1) - px.unsqueeze(0)).abs());
-    const torch::Tensor bias = w.at(p + ".attention_biases")
-                                   .index({torch::indexing::Slice(), idx})
-                                   .unsqueeze(0)
-                                   .expand({windows, heads, n, n})
-                                   .reshape({windows * heads, n, n});
-    const double scale = 1.0 / std::sqrt(double(kd));
-    torch::Tensor out = torch::empty({b, res, res, heads, kd}, x.options());
-    parallelTasks(b * windows, [&](std::int64_t first, std::int64_t last) {
-        torch::Tensor strip = torch::empty({ws, padded, heads, 3 * kd}, x.options());
-        torch::Tensor logits = torch::empty({windows * heads, n, n}, x.options());
-        torch::Tensor result = torch::empty({windows * heads, n, kd}, x.options());
-        torch::Tensor outStrip = torch::empty({ws, padded, heads, kd}, x.options());
+    torch::Tensor bias = torch::full({heads, n, np}, -std::numeric_limits<float>::infinity(), x.options());
+    bias.narrow(2, 0, n).copy_(w.at(p + ".attention_biases").index({torch::indexing::Slice(), idx}));
+    const float scale = float(1.0 / std::sqrt(double(kd)));
+    torch::Tensor out = torch::empty({b, res, res, heads * kd}, x.options());
+    const float* qkvData = qkv.data_ptr<float>();
+    const float* paddingData = padding.data_ptr<float>();
+    const float* biasData = bias.data_ptr<float>();
+    float* outData = out.data_ptr<float>();
+    parallelTasks(b * windows * windows, [&](std::int64_t first, std::int64_t last) {
+        std::vector<const float*> rows(std::size_t(n), nullptr);
+        std::vector<float*> outs(std::size_t(n), nullptr);
+        std::vector<float> scratch(std::size_t(windowAttentionScratch(n, kd)));
         for (std::int64_t t = first; t < last; ++t) {
-            const std::int64_t bi = t / windows, y0 = t % windows * ws, rows = std::min(ws, res - y0);
-            if (rows < ws || padded > res)
-                strip.copy_(padding.expand_as(strip));
-            strip.narrow(0, 0, rows).narrow(1, 0, res).copy_(qkv[bi].narrow(0, y0, rows));
-            // [ws, windows, ws, heads, 3 kd] -> [windows * heads, n, 3 kd]
-            const torch::Tensor win =
-                strip.view({ws, windows, ws, heads, 3 * kd}).permute({1, 3, 0, 2, 4}).reshape({windows * heads, n, 3 * kd});
-            at::baddbmm_out(logits, bias, win.narrow(2, 0, kd), win.narrow(2, kd, kd).transpose(1, 2), 1.0, scale);
-            at::_softmax_out(logits, logits, 2, false);
-            at::bmm_out(result, logits, win.narrow(2, 2 * kd, kd));
-            outStrip.view({ws, windows, ws, heads, kd}).copy_(result.view({windows, heads, ws, ws, kd}).permute({2, 0, 3, 1, 4}));
-            out[bi].narrow(0, y0, rows).copy_(outStrip.narrow(0, 0, rows).narrow(1, 0, res));
+            const std::int64_t bi = t / (windows * windows), wy = t / windows % windows * ws, wx = t % windows * ws;
+            for (std::int64_t head = 0; head < heads; ++head) {
+                for (std::int64_t r = 0; r < ws; ++r) {
+                    for (std::int64_t cc = 0; cc < ws; ++cc) {
+                        const std::size_t j = std::size_t(r * ws + cc);
+                        const std::int64_t y = wy + r, xx = wx + cc;
+                        if (y < res && xx < res) {
+                            const std::int64_t token = (bi * res + y) * res + xx;
+                            rows[j] = qkvData + (token * heads + head) * 3 * kd;
+                            outs[j] = outData + token * heads * kd + head * kd;
+                        } else {
+                            rows[j] = paddingData + head * 3 * kd;
+                            outs[j] = nullptr;
+                        }
+                    }
+                }
+                ml::windowAttention(rows.data(), n, kd, scale, biasData + head * n * np, outs.data(), scratch.data());
+            }
         }
     });
     return linearAdd(w, p + ".proj", out.view({b, res * res, c}), residual);

@@ -1,0 +1,31 @@
+#pragma once
+// Private to core/ml: hand-written kernels for work where LibTorch is slow: depthwise convolutions (its own run at a
+// few GFLOP/s on NCHW maps) and attention over small windows (a dozen LibTorch calls per window and head cost more
+// than the arithmetic).
+
+// Std
+#include <cstdint>
+
+namespace camsight::ml {
+
+/// Depthwise 3x3 convolution with zero padding 1 and stride 1 or 2 on a channels-last map of `height` x `width` x
+/// `channels`: out[oy, ox, c] = bias[c] + sum over dy, dx of kernel[dy, dx, c] * in[oy * stride - 1 + dy,
+/// ox * stride - 1 + dx, c]. Computes output rows [outBegin, outBegin + outCount), written from `out` on (each
+/// (width - 1) / stride + 1 pixels wide). `in` holds the input rows from `inBegin` on: every row the requested outputs
+/// read must be there. `kernel` is [3, 3, channels], `bias` [channels].
+void depthwise3x3(const float* in, std::int64_t inBegin, std::int64_t height, std::int64_t width, std::int64_t channels,
+                  const float* kernel, const float* bias, int stride, std::int64_t outBegin, std::int64_t outCount,
+                  float* out);
+
+/// Softmax attention of one window and head: for every query i with out[i] != nullptr,
+/// out[i][c] = sum_j p_ij v_j[c], p_i = softmax_j(scale * q_i . k_j + bias[i * paddedN + j]), over n tokens whose
+/// q, k and v are rows[j][0, kd), rows[j][kd, 2 kd) and rows[j][2 kd, 3 kd) (TinyViT's per-head qkv layout).
+/// paddedN = paddedTokens(n) (n rounded up to 32), and bias rows carry -infinity past n. `scratch` holds at least
+/// windowAttentionScratch(n, kd) floats.
+void windowAttention(const float* const* rows, std::int64_t n, std::int64_t kd, float scale, const float* bias,
+                     float* const* out, float* scratch);
+
+inline std::int64_t paddedTokens(std::int64_t n) { return (n + 31) / 32 * 32; }
+inline std::int64_t windowAttentionScratch(std::int64_t n, std::int64_t kd) { return (kd + 4) * paddedTokens(n); }
+
+}  // namespace camsight::ml
