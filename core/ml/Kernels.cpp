@@ -55,6 +55,27 @@ __attribute__((always_inline)) inline void expNonPositive(float* values)
     *reinterpret_cast<Vec16*>(values) = p * scaleBy;
 }
 
+// GELU (erf form) of 16 floats in place: 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz & Stegun 7.1.26
+// (|error| < 1.5e-7, the formula of LibTorch's vectorised CPU kernel): 1 - erf(z) = poly(t) e^(-z^2) with
+// t = 1 / (1 + 0.3275911 z) for z >= 0. For negative x, 1 + erf is taken as that product directly (no cancellation).
+__attribute__((always_inline)) inline void gelu16(float* values)
+{
+    const Vec16 x = *reinterpret_cast<const Vec16*>(values);
+    const Vec16 zero{};
+    const Vec16 z = (x < zero ? -x : x) * 0.70710678118654752f;
+    const Vec16 t = 1.0f / (z * 0.3275911f + 1.0f);
+    Vec16 poly = t * 1.061405429f - 1.453152027f;
+    poly = poly * t + 1.421413741f;
+    poly = poly * t - 0.284496736f;
+    poly = poly * t + 0.254829592f;
+    poly = poly * t;
+    float e[16];
+    *reinterpret_cast<Vec16*>(e) = -(z * z);
+    expNonPositive(e);
+    const Vec16 tail = poly * *reinterpret_cast<const Vec16*>(e);  // 1 - erf(z)
+    *reinterpret_cast<Vec16*>(values) = x * 0.5f * (x < zero ? tail : 2.0f - tail);
+}
+
 // Four query rows at a time: p_r . v over n tokens for V Vec16s of channels from c0, eight independent accumulator
 // chains (one chain per row would wait on the multiply-add latency).
 template <int V>
@@ -206,6 +227,19 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void depthwise3x3(
                 o[c0] = acc;
             }
         }
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void geluInPlace(float* data, std::int64_t count)
+{
+    std::int64_t i = 0;
+    for (; i + 16 <= count; i += 16)
+        gelu16(data + i);
+    if (i < count) {
+        float rest[16] = {};
+        std::copy(data + i, data + count, rest);
+        gelu16(rest);
+        std::copy(rest, rest + (count - i), data + i);
     }
 }
 

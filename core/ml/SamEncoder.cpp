@@ -222,16 +222,16 @@ torch::Tensor convChain(const torch::Tensor& x, const Folded& expand, const Fold
             const std::int64_t i1 = std::min(h, (o0 + on - 1) * stride + 2);
             torch::Tensor e = expanded.narrow(0, 0, (i1 - i0) * wd);
             at::addmm_out(e, expand.bias, input[bi].narrow(0, i0, i1 - i0).view({-1, c}), expand.weight);
-            at::gelu_out(e, e);
+            geluInPlace(e.data_ptr<float>(), e.numel());
             torch::Tensor m = middle.narrow(0, 0, on * wo);
             depthwise3x3(e.data_ptr<float>(), i0, h, wd, hidden, dw.weight.data_ptr<float>(), dw.bias.data_ptr<float>(),
                          stride, o0, on, m.data_ptr<float>());
-            at::gelu_out(m, m);
+            geluInPlace(m.data_ptr<float>(), m.numel());
             torch::Tensor o = out[bi].narrow(0, o0, on).view({-1, cout});
             if (residual) {
                 at::add_out(o, input[bi].narrow(0, o0, on).view({-1, c}), project.bias);
                 o.addmm_(m, project.weight);
-                at::gelu_out(o, o);
+                geluInPlace(o.data_ptr<float>(), o.numel());
             } else {
                 at::addmm_out(o, project.bias, m, project.weight);
             }

@@ -25,6 +25,10 @@ void depthwise3x3(const float* in, std::int64_t inBegin, std::int64_t height, st
 void windowAttention(const float* const* rows, std::int64_t n, std::int64_t kd, float scale, const float* bias,
                      float* const* out, float* scratch);
 
+/// GELU in its exact (erf) form, in place: 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz & Stegun 7.1.26 (absolute
+/// error below 1.5e-7), the approximation LibTorch's own vectorised kernel uses, at a fraction of its cost (AVX-512).
+void geluInPlace(float* data, std::int64_t count);
+
 inline std::int64_t paddedTokens(std::int64_t n) { return (n + 31) / 32 * 32; }
 inline std::int64_t windowAttentionScratch(std::int64_t n, std::int64_t kd) { return (kd + 4) * paddedTokens(n); }
 
