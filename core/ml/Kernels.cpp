@@ -243,4 +243,66 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void geluInPlace(fl
     }
 }
 
+namespace {
+
+// One output pixel of conv3x3Stride2: V vectors of output channels from o0.
+template <int V>
+__attribute__((always_inline)) inline void stemPixel(const float* in, std::int64_t channels, std::int64_t height,
+                                                     std::int64_t width, const float* weight, const float* bias,
+                                                     std::int64_t outChannels, std::int64_t o0, std::int64_t oy,
+                                                     std::int64_t ox, float* out)
+{
+    Vec16 acc[V];
+    for (int k = 0; k < V; ++k)
+        acc[k] = *reinterpret_cast<const Vec16*>(bias + o0 + 16 * k);
+    for (std::int64_t c = 0; c < channels; ++c) {
+        for (int dy = 0; dy < 3; ++dy) {
+            const std::int64_t iy = 2 * oy - 1 + dy;
+            if (iy < 0 || iy >= height)
+                continue;
+            for (int dx = 0; dx < 3; ++dx) {
+                const std::int64_t ix = 2 * ox - 1 + dx;
+                if (ix < 0 || ix >= width)
+                    continue;
+                const float v = in[(c * height + iy) * width + ix];
+                const float* wrow = weight + ((c * 3 + dy) * 3 + dx) * outChannels + o0;
+                for (int k = 0; k < V; ++k)
+                    acc[k] += v * *reinterpret_cast<const Vec16*>(wrow + 16 * k);
+            }
+        }
+    }
+    for (int k = 0; k < V; ++k)
+        *reinterpret_cast<Vec16*>(out + o0 + 16 * k) = acc[k];
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void conv3x3Stride2(
+    const float* in, std::int64_t channels, std::int64_t height, std::int64_t width, const float* weight,
+    const float* bias, std::int64_t outChannels, std::int64_t outBegin, std::int64_t outCount, float* out)
+{
+    const std::int64_t outWidth = (width - 1) / 2 + 1;
+    for (std::int64_t oy = outBegin; oy < outBegin + outCount; ++oy) {
+        for (std::int64_t ox = 0; ox < outWidth; ++ox) {
+            float* o = out + ((oy - outBegin) * outWidth + ox) * outChannels;
+            std::int64_t o0 = 0;
+            for (; o0 + 32 <= outChannels; o0 += 32)
+                stemPixel<2>(in, channels, height, width, weight, bias, outChannels, o0, oy, ox, o);
+            for (; o0 + 16 <= outChannels; o0 += 16)
+                stemPixel<1>(in, channels, height, width, weight, bias, outChannels, o0, oy, ox, o);
+            for (; o0 < outChannels; ++o0) {
+                float acc = bias[o0];
+                for (std::int64_t c = 0; c < channels; ++c)
+                    for (int dy = 0; dy < 3; ++dy)
+                        for (int dx = 0; dx < 3; ++dx) {
+                            const std::int64_t iy = 2 * oy - 1 + dy, ix = 2 * ox - 1 + dx;
+                            if (iy >= 0 && iy < height && ix >= 0 && ix < width)
+                                acc += in[(c * height + iy) * width + ix] * weight[((c * 3 + dy) * 3 + dx) * outChannels + o0];
+                        }
+                o[o0] = acc;
+            }
+        }
+    }
+}
+
 }  // namespace camsight::ml

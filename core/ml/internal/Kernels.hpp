@@ -17,6 +17,13 @@ void depthwise3x3(const float* in, std::int64_t inBegin, std::int64_t height, st
                   const float* kernel, const float* bias, int stride, std::int64_t outBegin, std::int64_t outCount,
                   float* out);
 
+/// A 3x3 convolution with stride 2 and zero padding 1 from an NCHW image to channels-last output (an encoder's stem:
+/// few input channels, so the input values are broadcast against vectors of output channels): out[oy, ox, o] =
+/// bias[o] + sum over c, dy, dx of weight[((c * 3 + dy) * 3 + dx) * outChannels + o] * in[c, 2 oy - 1 + dy,
+/// 2 ox - 1 + dx]. Computes output rows [outBegin, outBegin + outCount), written from `out` on.
+void conv3x3Stride2(const float* in, std::int64_t channels, std::int64_t height, std::int64_t width, const float* weight,
+                    const float* bias, std::int64_t outChannels, std::int64_t outBegin, std::int64_t outCount, float* out);
+
 /// Softmax attention of one window and head: for every query i with out[i] != nullptr,
 /// out[i][c] = sum_j p_ij v_j[c], p_i = softmax_j(scale * q_i . k_j + bias[i * paddedN + j]), over n tokens whose
 /// q, k and v are rows[j][0, kd), rows[j][kd, 2 kd) and rows[j][2 kd, 3 kd) (TinyViT's per-head qkv layout).
