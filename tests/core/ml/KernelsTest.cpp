@@ -137,6 +137,7 @@ TEST(Kernels, GeluEqualsTheErfForm)
     const std::int64_t count = y.numel() - 3;  // not a multiple of 16; the last three stay as they are
     geluInPlace(y.data_ptr<float>(), count);
     const double error = maxAbs(y.narrow(0, 0, count).to(torch::kDouble) - expected.narrow(0, 0, count));
-    EXPECT_LT(error, 5e-7);
+    // erf within 3e-7 (Abramowitz & Stegun 7.1.28), times x / 2, plus float32 rounding of values up to 12
+    EXPECT_LT(error, 1.5e-6);
     EXPECT_TRUE(y.narrow(0, count, 3).equal(x.narrow(0, count, 3)));
 }
