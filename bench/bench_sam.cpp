@@ -19,6 +19,7 @@
 // Std
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -115,6 +116,30 @@ double vitEncoderFlops(const ml::sam::Config& c)
     return f;
 }
 
+// Multiply-add FLOPs (x2) of MobileSAM's TinyViT at 1024 x 1024, as upstream computes it (attention over padded
+// windows included): the patch embedding's two stride-2 convolutions, MBConv blocks (expansion 4), PatchMerging,
+// the blocks' qkv, attention products, projection, local 3x3 convolution and MLP (ratio 4), and the neck.
+double tinyVitEncoderFlops(const ml::sam::Config& c)
+{
+    const std::vector<int>& dims = c.tinyDims;
+    const double d0 = dims[0];
+    double side = c.imageSize / 2.0;
+    double f = 2 * side * side * (d0 / 2) * 3 * 9;
+    side /= 2;
+    f += 2 * side * side * d0 * (d0 / 2) * 9;
+    double px = side * side;
+    f += c.tinyDepths[0] * 2 * px * (2 * d0 * 4 * d0 + 4 * d0 * 9);
+    for (std::size_t i = 0; i + 1 < dims.size(); ++i) {
+        const double cin = dims[i], dim = dims[i + 1];
+        const double outPx = i + 2 == dims.size() ? px : px / 4;  // the merging into the last stage keeps the size
+        f += 2 * px * cin * dim + 2 * outPx * dim * 9 + 2 * outPx * dim * dim;
+        px = outPx;
+        const double ws = c.tinyWindows[i + 1], windows = std::pow(std::ceil(std::sqrt(px) / ws), 2), n = ws * ws;
+        f += c.tinyDepths[i + 1] * (2 * px * dim * 12 * dim + windows * 4 * n * n * dim + 2 * px * dim * 9);
+    }
+    return f + 2 * px * dims.back() * 256 + 2 * px * 256 * 256 * 9;
+}
+
 double matmulRate()
 {
     const torch::Tensor a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
@@ -203,8 +228,8 @@ int main(int argc, char** argv)
                     "(min %.2f, %d clicks, 3 masks at 1024x768)\n",
                     v.c_str(), loadMs, median(enc), *std::min_element(enc.begin(), enc.end()), repeats, median(dec),
                     *std::min_element(dec.begin(), dec.end()), clicks);
-        if (!config.tinyVit) {
-            const double flops = vitEncoderFlops(config);
+        {
+            const double flops = config.tinyVit ? tinyVitEncoderFlops(config) : vitEncoderFlops(config);
             std::printf("          %s encoder %.0f GFLOP; at the measured sgemm rate %.0f ms; measured / that = %.2f\n",
                         v.c_str(), flops / 1e9, flops / (rate * 1e9) * 1e3, median(enc) / (flops / (rate * 1e9) * 1e3));
         }
