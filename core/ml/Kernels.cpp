@@ -2,7 +2,9 @@
 
 // Std
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 namespace camsight::ml {
 namespace {
@@ -304,6 +306,51 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void conv3x3Stride2
                 o[o0] = acc;
             }
         }
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void relativeSoftmaxRows(
+    float* logits, std::int64_t rows, std::int64_t h, std::int64_t w, const float* relH, const float* relW, float* norm)
+{
+    const std::int64_t n = h * w, vectorEnd = n / 16 * 16;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        float* row = logits + r * n;
+        const float* rh = relH + r * h;
+        const float* rw = relW + r * w;
+        // Bias and running maximum in one pass.
+        Vec16 top = Vec16{} - std::numeric_limits<float>::infinity();
+        float maximum = -std::numeric_limits<float>::infinity();
+        for (std::int64_t kh = 0; kh < h; ++kh) {
+            float* line = row + kh * w;
+            std::int64_t kw = 0;
+            for (; kw + 16 <= w; kw += 16) {
+                Vec16& v = *reinterpret_cast<Vec16*>(line + kw);
+                v += rh[kh] + *reinterpret_cast<const Vec16*>(rw + kw);
+                top = v > top ? v : top;
+            }
+            for (; kw < w; ++kw) {
+                line[kw] += rh[kh] + rw[kw];
+                maximum = line[kw] > maximum ? line[kw] : maximum;
+            }
+        }
+        for (int k = 0; k < 16; ++k)
+            maximum = top[k] > maximum ? top[k] : maximum;
+        // Weights exp(l - max) and their sum in a second pass.
+        Vec16 total{};
+        std::int64_t j = 0;
+        for (; j < vectorEnd; j += 16) {
+            *reinterpret_cast<Vec16*>(row + j) -= maximum;
+            expNonPositive(row + j);
+            total += *reinterpret_cast<const Vec16*>(row + j);
+        }
+        float sum = 0.0f;
+        for (; j < n; ++j) {
+            row[j] = std::exp(row[j] - maximum);
+            sum += row[j];
+        }
+        for (int k = 0; k < 16; ++k)
+            sum += total[k];
+        norm[r] = 1.0f / sum;
     }
 }
 

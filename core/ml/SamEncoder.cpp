@@ -28,32 +28,34 @@ torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
 }
 
 // softmax(scale q k^T + relH[., kh] + relW[., kw]) v for every batch-head over all N = h * w tokens, a block of whole
-// image rows (256 tokens for vit_b) at a time: the block's logits ([rows, N], a few MB) are made, biased with the
-// decomposed relative positions (relH[t, kh] = q_t . Rh[row(t), kh], relW[t, kw] = q_t . Rw[col(t), kw]),
-// normalised and used while they are in cache, instead of materialising [B*heads, N, N] (805 MB for a global block of
-// vit_b) and passing over it three times. Each block is one task (parallelTasks). q, k, v: [B, N, heads, hd] views
-// into the qkv projection (strided rows are fine for BLAS, so nothing is copied out); relH: [B*heads, N, h],
+// image rows (128 tokens for vit_b) at a time: the block's logits ([rows, N], 2 MB) are made, biased with the
+// decomposed relative positions (relH[t, kh] = q_t . Rh[row(t), kh], relW[t, kw] = q_t . Rw[col(t), kw]) and turned
+// into softmax weights by one kernel (relativeSoftmaxRows: two passes over the block while it is in cache), and the
+// product with v is normalised afterwards (rows x head dim values instead of rows x N weights). [B*heads, N, N]
+// (805 MB for a global block of vit_b) never exists. Each block is one task (parallelTasks). q, k, v: [B, N, heads, hd]
+// views into the qkv projection (strided rows are fine for BLAS, so nothing is copied out); relH: [B*heads, N, h],
 // relW: [B*heads, N, w]. Returns [B, N, heads * hd].
 torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
                                const torch::Tensor& relH, const torch::Tensor& relW)
 {
     const std::int64_t b = q.size(0), n = q.size(1), heads = q.size(2), hd = v.size(3), h = relH.size(2), wd = relW.size(2);
-    const std::int64_t imageRows = std::max<std::int64_t>(1, 256 / wd), rows = imageRows * wd;
+    const std::int64_t imageRows = std::max<std::int64_t>(1, 128 / wd), rows = imageRows * wd;
     const std::int64_t perHead = (h + imageRows - 1) / imageRows;
+    const torch::Tensor relHc = relH.contiguous(), relWc = relW.contiguous();
     torch::Tensor out = torch::empty({b, n, heads, hd}, q.options());
     parallelTasks(b * heads * perHead, [&](std::int64_t first, std::int64_t last) {
         torch::Tensor logits = torch::empty({rows, n}, q.options());
+        torch::Tensor norm = torch::empty({rows, 1}, q.options());
         for (std::int64_t t = first; t < last; ++t) {
             const std::int64_t bh = t / perHead, bi = bh / heads, head = bh % heads;
             const std::int64_t qh0 = (t % perHead) * imageRows, kr = std::min(imageRows, h - qh0), m = kr * wd;
             torch::Tensor s = logits.narrow(0, 0, m);
             at::addmm_out(s, s, q[bi].select(1, head).narrow(0, qh0 * wd, m), k[bi].select(1, head).t(), 0.0, scale);
-            s.view({m, h, wd})
-                .add_(relH[bh].narrow(0, qh0 * wd, m).unsqueeze(2))
-                .add_(relW[bh].narrow(0, qh0 * wd, m).unsqueeze(1));
-            at::_softmax_out(s, s, 1, false);
+            relativeSoftmaxRows(s.data_ptr<float>(), m, h, wd, relHc[bh].data_ptr<float>() + qh0 * wd * h,
+                                relWc[bh].data_ptr<float>() + qh0 * wd * wd, norm.data_ptr<float>());
             torch::Tensor o = out[bi].select(1, head).narrow(0, qh0 * wd, m);
             at::mm_out(o, s, v[bi].select(1, head));
+            o.mul_(norm.narrow(0, 0, m));
         }
     });
     return out.view({b, n, heads * hd});

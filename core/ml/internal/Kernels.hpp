@@ -37,6 +37,14 @@ void windowAttention(const float* const* rows, std::int64_t n, std::int64_t kd, 
 /// LibTorch's kernel on AVX-512.
 void geluInPlace(float* data, std::int64_t count);
 
+/// The softmax of SAM's global attention over rows of logits [rows, h * w] (keys on an h x w grid), with the
+/// decomposed relative positions added first: l[r, kh * w + kw] += relH[r * h + kh] + relW[r * w + kw]. Each row is
+/// left as its unnormalised weights exp(l - max) and norm[r] = 1 / their sum: the caller scales the (rows x head
+/// dim) product with the values instead of the (rows x h w) weights. Two passes over a row instead of LibTorch's two
+/// bias adds and three softmax passes.
+void relativeSoftmaxRows(float* logits, std::int64_t rows, std::int64_t h, std::int64_t w, const float* relH,
+                         const float* relW, float* norm);
+
 inline std::int64_t paddedTokens(std::int64_t n) { return (n + 31) / 32 * 32; }
 inline std::int64_t windowAttentionScratch(std::int64_t n, std::int64_t kd) { return (kd + 4) * paddedTokens(n); }
 

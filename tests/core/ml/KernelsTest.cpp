@@ -127,6 +127,33 @@ TEST(Kernels, WindowAttentionEqualsSoftmaxAttention)
     }
 }
 
+TEST(Kernels, RelativeSoftmaxEqualsBiasedSoftmax)
+{
+    torch::manual_seed(15);
+    struct Case {
+        std::int64_t rows, h, w;
+    };
+    // vit_b's 64 x 64 grid, and a grid whose rows are not a multiple of 16 wide (the scalar tails)
+    for (const Case c : {Case{128, 64, 64}, Case{7, 5, 20}}) {
+        const std::int64_t n = c.h * c.w;
+        const torch::Tensor logits = torch::randn({c.rows, n}) * 6;
+        const torch::Tensor relH = torch::randn({c.rows, c.h}) * 3, relW = torch::randn({c.rows, c.w}) * 3;
+        const torch::Tensor biased = logits.to(torch::kDouble).view({c.rows, c.h, c.w}) +
+                                     relH.to(torch::kDouble).unsqueeze(2) + relW.to(torch::kDouble).unsqueeze(1);
+        const torch::Tensor expected = torch::softmax(biased.view({c.rows, n}), 1);
+        torch::Tensor weights = logits.clone();
+        torch::Tensor norm = torch::empty({c.rows});
+        relativeSoftmaxRows(weights.data_ptr<float>(), c.rows, c.h, c.w, relH.data_ptr<float>(), relW.data_ptr<float>(),
+                            norm.data_ptr<float>());
+        const torch::Tensor probabilities = weights.to(torch::kDouble) * norm.to(torch::kDouble).unsqueeze(1);
+        // relative to the largest probability of each row (float32 rounding of the logits, ~1e-6 of values up to ~30)
+        const double error = maxAbs((probabilities - expected) / expected.amax(1, true));
+        EXPECT_LT(error, 1e-5) << c.rows << " rows of " << c.h << " x " << c.w;
+        // the unnormalised weights are exp(l - max): the largest is exactly 1
+        EXPECT_TRUE(weights.amax(1).eq(1.0f).all().item<bool>());
+    }
+}
+
 TEST(Kernels, GeluEqualsTheErfForm)
 {
     torch::manual_seed(14);
