@@ -28,7 +28,7 @@ torch::Tensor relativePositions(const torch::Tensor& table, std::int64_t size)
 }
 
 // softmax(scale q k^T + relH[., kh] + relW[., kw]) v for every batch-head over all N = h * w tokens, a block of whole
-// image rows (128 tokens for vit_b) at a time: the block's logits ([rows, N], 2 MB) are made, biased with the
+// image rows (512 tokens for vit_b) at a time: the block's logits ([rows, N], 8 MB) are made, biased with the
 // decomposed relative positions (relH[t, kh] = q_t . Rh[row(t), kh], relW[t, kw] = q_t . Rw[col(t), kw]) and turned
 // into softmax weights by one kernel (relativeSoftmaxRows: two passes over the block while it is in cache), and the
 // product with v is normalised afterwards (rows x head dim values instead of rows x N weights). [B*heads, N, N]
@@ -39,7 +39,7 @@ torch::Tensor blockedAttention(const torch::Tensor& q, const torch::Tensor& k, c
                                const torch::Tensor& relH, const torch::Tensor& relW)
 {
     const std::int64_t b = q.size(0), n = q.size(1), heads = q.size(2), hd = v.size(3), h = relH.size(2), wd = relW.size(2);
-    const std::int64_t imageRows = std::max<std::int64_t>(1, 128 / wd), rows = imageRows * wd;
+    const std::int64_t imageRows = std::max<std::int64_t>(1, 512 / wd), rows = imageRows * wd;
     const std::int64_t perHead = (h + imageRows - 1) / imageRows;
     const torch::Tensor relHc = relH.contiguous(), relWc = relW.contiguous();
     torch::Tensor out = torch::empty({b, n, heads, hd}, q.options());
