@@ -83,15 +83,15 @@ __attribute__((always_inline)) inline void gelu16(float* values)
 // Four query rows at a time: p_r . v over n tokens for V Vec16s of channels from c0, eight independent accumulator
 // chains (one chain per row would wait on the multiply-add latency).
 template <int V>
-__attribute__((always_inline)) inline void weightedValues(const float* const* rows, std::int64_t n, std::int64_t kd,
-                                                         std::int64_t c0, const float* prob, std::int64_t np,
-                                                         const float* norm, float* const* out)
+__attribute__((always_inline)) inline void weightedValues(const float* const* rows, std::int64_t n,
+                                                         std::int64_t vOffset, std::int64_t c0, const float* prob,
+                                                         std::int64_t np, const float* norm, float* const* out)
 {
     Vec16 acc[4][V] = {};
     for (std::int64_t j = 0; j < n; ++j) {
         Vec16 v[V];
         for (int k = 0; k < V; ++k)
-            v[k] = *reinterpret_cast<const Vec16*>(rows[j] + 2 * kd + c0 + 16 * k);
+            v[k] = *reinterpret_cast<const Vec16*>(rows[j] + vOffset + c0 + 16 * k);
         for (int r = 0; r < 4; ++r)
             for (int k = 0; k < V; ++k)
                 acc[r][k] += prob[r * np + j] * v[k];
@@ -104,8 +104,8 @@ __attribute__((always_inline)) inline void weightedValues(const float* const* ro
 }  // namespace
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void windowAttention(
-    const float* const* rows, std::int64_t n, std::int64_t kd, float scale, const float* bias, float* const* out,
-    float* scratch)
+    const float* const* rows, std::int64_t n, std::int64_t kd, std::int64_t kOffset, std::int64_t vOffset, float scale,
+    const float* bias, float* const* out, float* scratch)
 {
     const std::int64_t np = paddedTokens(n);
     // k transposed, zero past n: kt[d][j] = k_j[d]; then the probabilities of four query rows.
@@ -113,7 +113,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void windowAttentio
     float* prob = scratch + kd * np;
     for (std::int64_t d = 0; d < kd; ++d) {
         for (std::int64_t j = 0; j < n; ++j)
-            kt[d * np + j] = rows[j][kd + d];
+            kt[d * np + j] = rows[j][kOffset + d];
         for (std::int64_t j = n; j < np; ++j)
             kt[d * np + j] = 0.0f;
     }
@@ -182,14 +182,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void windowAttentio
         }
         std::int64_t c0 = 0;
         for (; c0 + 32 <= kd; c0 += 32)
-            weightedValues<2>(rows, n, kd, c0, prob, np, norm, o);
+            weightedValues<2>(rows, n, vOffset, c0, prob, np, norm, o);
         for (; c0 + 16 <= kd; c0 += 16)
-            weightedValues<1>(rows, n, kd, c0, prob, np, norm, o);
+            weightedValues<1>(rows, n, vOffset, c0, prob, np, norm, o);
         for (; c0 < kd; ++c0) {
             for (int r = 0; r < 4; ++r) {
                 float acc = 0.0f;
                 for (std::int64_t j = 0; j < n; ++j)
-                    acc += prob[r * np + j] * rows[j][2 * kd + c0];
+                    acc += prob[r * np + j] * rows[j][vOffset + c0];
                 o[r][c0] = acc * norm[r];
             }
         }

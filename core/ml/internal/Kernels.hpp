@@ -26,11 +26,12 @@ void conv3x3Stride2(const float* in, std::int64_t channels, std::int64_t height,
 
 /// Softmax attention of one window and head: for every query i with out[i] != nullptr,
 /// out[i][c] = sum_j p_ij v_j[c], p_i = softmax_j(scale * q_i . k_j + bias[i * paddedN + j]), over n tokens whose
-/// q, k and v are rows[j][0, kd), rows[j][kd, 2 kd) and rows[j][2 kd, 3 kd) (TinyViT's per-head qkv layout).
+/// q, k and v (kd values each) start at rows[j], rows[j] + kOffset and rows[j] + vOffset (TinyViT's per-head qkv
+/// layout: kd and 2 kd; the ViT's [3, heads, kd] layout: heads kd and 2 heads kd).
 /// paddedN = paddedTokens(n) (n rounded up to 32), and bias rows carry -infinity past n. `scratch` holds at least
 /// windowAttentionScratch(n, kd) floats.
-void windowAttention(const float* const* rows, std::int64_t n, std::int64_t kd, float scale, const float* bias,
-                     float* const* out, float* scratch);
+void windowAttention(const float* const* rows, std::int64_t n, std::int64_t kd, std::int64_t kOffset,
+                     std::int64_t vOffset, float scale, const float* bias, float* const* out, float* scratch);
 
 /// GELU in its exact (erf) form, in place: 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz & Stegun 7.1.28 (absolute
 /// error below 3e-7; LibTorch's vectorised kernel uses 7.1.26, 1.5e-7, with an exp), about a fifth of the cost of

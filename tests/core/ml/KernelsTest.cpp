@@ -103,7 +103,7 @@ TEST(Kernels, WindowAttentionEqualsSoftmaxAttention)
             if (i % 3 != 1)
                 outs[std::size_t(i)] = out.data_ptr<float>() + i * kd;
         std::vector<float> scratch(std::size_t(windowAttentionScratch(n, kd)));
-        windowAttention(rows.data(), n, kd, scale, bias.data_ptr<float>(), outs.data(), scratch.data());
+        windowAttention(rows.data(), n, kd, kd, 2 * kd, scale, bias.data_ptr<float>(), outs.data(), scratch.data());
 
         const torch::Tensor d = qkv.to(torch::kDouble);
         const torch::Tensor q = d.narrow(1, 0, kd), k = d.narrow(1, kd, kd), v = d.narrow(1, 2 * kd, kd);
