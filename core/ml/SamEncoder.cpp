@@ -77,6 +77,17 @@ torch::Tensor vitAttention(const Weights& w, const std::string& p, const torch::
     return linearAdd(w, p + ".proj", out.view({b, h, wd, -1}), residual);
 }
 
+// The grid tokens of the ws x ws window whose top-left corner is (y0, x0) in image bi of an h x w grid, in window
+// order (row by row): their indices in the [B, h, w] token map, -1 where the window overhangs the grid (upstream pads
+// there). Both encoders' window attentions read q/k/v and write outputs through these.
+void windowTokens(std::int64_t bi, std::int64_t h, std::int64_t wd, std::int64_t ws, std::int64_t y0, std::int64_t x0,
+                  std::vector<std::int64_t>& tokens)
+{
+    for (std::int64_t r = 0; r < ws; ++r)
+        for (std::int64_t c = 0; c < ws; ++c)
+            tokens[std::size_t(r * ws + c)] = y0 + r < h && x0 + c < wd ? (bi * h + y0 + r) * wd + x0 + c : -1;
+}
+
 // Windowed attention straight from the token grid, without the padded, partitioned copy upstream makes (and without
 // projecting its padding): x is norm1's output [B, H, W, C]; the grid is cut into ws x ws windows from the top left,
 // and the windows that overhang the bottom or right edge get upstream's zero padding, whose q/k/v are exactly the qkv
@@ -113,30 +124,28 @@ torch::Tensor windowAttention(const Weights& w, const std::string& p, const torc
         std::vector<float*> outs(std::size_t(n), nullptr);
         std::vector<float> bias(std::size_t(n * np), -std::numeric_limits<float>::infinity());
         std::vector<float> scratch(std::size_t(windowAttentionScratch(n, hd)));
+        std::vector<std::int64_t> tokens(static_cast<std::size_t>(n));
         for (std::int64_t t = first; t < last; ++t) {
             const std::int64_t head = t % heads, wi = t / heads;
             const std::int64_t bi = wi / (rowsOfWindows * colsOfWindows);
             const std::int64_t y0 = wi / colsOfWindows % rowsOfWindows * ws, x0 = wi % colsOfWindows * ws;
-            for (std::int64_t r = 0; r < ws; ++r) {
-                for (std::int64_t cc = 0; cc < ws; ++cc) {
-                    const std::size_t i = std::size_t(r * ws + cc);
-                    const std::int64_t y = y0 + r, xx = x0 + cc;
-                    if (y < h && xx < wd) {
-                        const std::int64_t token = (bi * h + y) * wd + xx;
-                        rows[i] = qkvData + token * 3 * ch + head * hd;
-                        outs[i] = outData + token * ch + head * hd;
-                        // the query's bias over the window's keys: relH[kh] + relW[kw]
-                        const float* rh = relHData + (token * heads + head) * ws;
-                        const float* rw = relWData + (token * heads + head) * ws;
-                        float* row = bias.data() + i * std::size_t(np);
-                        for (std::int64_t kh = 0; kh < ws; ++kh)
-                            for (std::int64_t kw = 0; kw < ws; ++kw)
-                                row[kh * ws + kw] = rh[kh] + rw[kw];
-                    } else {
-                        rows[i] = paddingData + head * hd;  // upstream's zero padding, projected: the qkv bias
-                        outs[i] = nullptr;                  // cropped upstream: not computed
-                    }
+            windowTokens(bi, h, wd, ws, y0, x0, tokens);
+            for (std::size_t i = 0; i < tokens.size(); ++i) {
+                const std::int64_t token = tokens[i];
+                if (token < 0) {
+                    rows[i] = paddingData + head * hd;  // upstream's zero padding, projected: the qkv bias
+                    outs[i] = nullptr;                  // cropped upstream: not computed
+                    continue;
                 }
+                rows[i] = qkvData + token * 3 * ch + head * hd;
+                outs[i] = outData + token * ch + head * hd;
+                // the query's bias over the window's keys: relH[kh] + relW[kw]
+                const float* rh = relHData + (token * heads + head) * ws;
+                const float* rw = relWData + (token * heads + head) * ws;
+                float* row = bias.data() + i * std::size_t(np);
+                for (std::int64_t kh = 0; kh < ws; ++kh)
+                    for (std::int64_t kw = 0; kw < ws; ++kw)
+                        row[kh * ws + kw] = rh[kh] + rw[kw];
             }
             ml::windowAttention(rows.data(), n, hd, ch, 2 * ch, scale, bias.data(), outs.data(), scratch.data());
         }
@@ -183,15 +192,10 @@ Folded foldConvBn(const Weights& w, const std::string& p)
     return {w.at(p + ".c.weight") * s.view({-1, 1, 1, 1}), w.at(p + ".bn.bias") - w.at(p + ".bn.running_mean") * s};
 }
 
-// A folded 1x1 convolution as the right-hand side of a product over channels-last pixels: weight [Cin, Cout].
-Folded pointwise(const Weights& w, const std::string& p)
-{
-    const Folded f = foldConvBn(w, p);
-    return {f.weight.flatten(1).t().contiguous(), f.bias.contiguous()};
-}
-
-// A folded depthwise 3x3 convolution for depthwise3x3: weight [3, 3, C].
-Folded depthwise(const Weights& w, const std::string& p)
+// A folded convolution with its output channels last, as the channels-last kernels read it: a 1x1 convolution
+// [C', C, 1, 1] -> [C, C'] (the right-hand side of a product over pixels), a depthwise 3x3 one [C, 1, 3, 3] ->
+// [3, 3, C] (depthwise3x3's kernel).
+Folded channelsLast(const Weights& w, const std::string& p)
 {
     const Folded f = foldConvBn(w, p);
     return {f.weight.flatten(1).t().contiguous(), f.bias.contiguous()};
@@ -258,8 +262,8 @@ torch::Tensor convChain(const torch::Tensor& x, const Folded& expand, const Fold
 // the last stage keeps the size.
 torch::Tensor patchMerging(const Weights& w, const std::string& p, const torch::Tensor& x, bool lastStride1)
 {
-    const torch::Tensor y = convChain(x, pointwise(w, p + ".conv1"), depthwise(w, p + ".conv2"),
-                                      pointwise(w, p + ".conv3"), lastStride1 ? 1 : 2, false);
+    const torch::Tensor y = convChain(x, channelsLast(w, p + ".conv1"), channelsLast(w, p + ".conv2"),
+                                      channelsLast(w, p + ".conv3"), lastStride1 ? 1 : 2, false);
     return y.flatten(1, 2);
 }
 
@@ -317,22 +321,15 @@ torch::Tensor tinyWindowAttention(const Weights& w, const std::string& p, const 
         std::vector<const float*> rows(std::size_t(n), nullptr);
         std::vector<float*> outs(std::size_t(n), nullptr);
         std::vector<float> scratch(std::size_t(windowAttentionScratch(n, kd)));
+        std::vector<std::int64_t> tokens(static_cast<std::size_t>(n));
         for (std::int64_t t = first; t < last; ++t) {
             const std::int64_t bi = t / (windows * windows), wy = t / windows % windows * ws, wx = t % windows * ws;
+            windowTokens(bi, res, res, ws, wy, wx, tokens);
             for (std::int64_t head = 0; head < heads; ++head) {
-                for (std::int64_t r = 0; r < ws; ++r) {
-                    for (std::int64_t cc = 0; cc < ws; ++cc) {
-                        const std::size_t j = std::size_t(r * ws + cc);
-                        const std::int64_t y = wy + r, xx = wx + cc;
-                        if (y < res && xx < res) {
-                            const std::int64_t token = (bi * res + y) * res + xx;
-                            rows[j] = qkvData + (token * heads + head) * 3 * kd;
-                            outs[j] = outData + token * heads * kd + head * kd;
-                        } else {
-                            rows[j] = paddingData + head * 3 * kd;
-                            outs[j] = nullptr;
-                        }
-                    }
+                for (std::size_t j = 0; j < tokens.size(); ++j) {
+                    const std::int64_t token = tokens[j];
+                    rows[j] = token < 0 ? paddingData + head * 3 * kd : qkvData + (token * heads + head) * 3 * kd;
+                    outs[j] = token < 0 ? nullptr : outData + token * heads * kd + head * kd;
                 }
                 ml::windowAttention(rows.data(), n, kd, kd, 2 * kd, scale, biasData + head * n * np, outs.data(),
                                     scratch.data());
@@ -391,7 +388,7 @@ torch::Tensor tinyBlock(const Weights& w, const std::string& p, const torch::Ten
 {
     const std::int64_t b = x.size(0), c = x.size(2);
     torch::Tensor out = tinyWindowAttention(w, p + ".attn", x.view({b, res, res, c}), heads, ws, x);
-    out = depthwiseTokens(depthwise(w, p + ".local_conv"), out, res);  // no residual
+    out = depthwiseTokens(channelsLast(w, p + ".local_conv"), out, res);  // no residual
     return tinyMlp(w, p + ".mlp", out);
 }
 
@@ -442,7 +439,7 @@ torch::Tensor encodeTinyVit(const Weights& w, const Config& c, const torch::Tens
     // Stage 0: MBConv blocks on the [B, H, W, C] map.
     for (int j = 0; j < c.tinyDepths[0]; ++j) {
         const std::string p = e + "layers.0.blocks." + std::to_string(j);
-        x = convChain(x, pointwise(w, p + ".conv1"), depthwise(w, p + ".conv2"), pointwise(w, p + ".conv3"), 1, true);
+        x = convChain(x, channelsLast(w, p + ".conv1"), channelsLast(w, p + ".conv2"), channelsLast(w, p + ".conv3"), 1, true);
     }
     x = patchMerging(w, e + "layers.0.downsample", x, stages == 2);
     res = stages == 2 ? res : res / 2;
