@@ -355,3 +355,260 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void relativeSoftma
 }
 
 }  // namespace camsight::ml
+
+namespace camsight::ml {
+namespace {
+
+// layerNormColumns over V vectors of 16 columns from j: V independent accumulator chains per pass. The first pass
+// leaves in + residual + rowBias in `in`; the others read that alone.
+template <int V>
+__attribute__((always_inline)) inline void layerNormStrip(const ColumnNorm& a, std::int64_t rows, std::int64_t j)
+{
+    Vec16 mean[V] = {}, inv[V] = {};
+    if (a.residual || a.rowBias) {
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const float b = a.rowBias ? a.rowBias[r] : 0.0f;
+            for (int k = 0; k < V; ++k) {
+                Vec16& x = *reinterpret_cast<Vec16*>(a.in + r * a.ldIn + j + 16 * k);
+                if (a.residual)
+                    x += *reinterpret_cast<const Vec16*>(a.residual + r * a.ldResidual + j + 16 * k);
+                x += b;
+                mean[k] += x;
+            }
+        }
+    } else {
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (int k = 0; k < V; ++k)
+                mean[k] += *reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k);
+    }
+    for (int k = 0; k < V; ++k)
+        mean[k] *= 1.0f / float(rows);
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (int k = 0; k < V; ++k) {
+            const Vec16 d = *reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k) - mean[k];
+            inv[k] += d * d;
+        }
+    for (int k = 0; k < V; ++k)
+        for (int l = 0; l < 16; ++l)
+            inv[k][l] = 1.0f / std::sqrt(inv[k][l] / float(rows) + a.eps);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const float g = a.gamma[r], b = a.beta[r];
+        for (int k = 0; k < V; ++k) {
+            const Vec16 y = (*reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k) - mean[k]) * inv[k] * g + b;
+            *reinterpret_cast<Vec16*>(a.out + r * a.ldOut + j + 16 * k) = y;
+            if (a.plusOut)
+                *reinterpret_cast<Vec16*>(a.plusOut + r * a.ldPlusOut + j + 16 * k) =
+                    y + *reinterpret_cast<const Vec16*>(a.plus + r * a.ldPlus + j + 16 * k);
+        }
+    }
+}
+
+// softmaxColumnGroups on 16 columns from j.
+__attribute__((always_inline)) inline void softmaxGroupsStrip(float* s, std::int64_t ld, std::int64_t groups,
+                                                             std::int64_t groupRows, const float* rowBias,
+                                                             std::int64_t j)
+{
+    for (std::int64_t g = 0; g < groups; ++g) {
+        float* first = s + g * groupRows * ld + j;
+        const float* bias = rowBias + g * groupRows;
+        Vec16 top = Vec16{} - std::numeric_limits<float>::infinity();
+        for (std::int64_t r = 0; r < groupRows; ++r) {
+            Vec16& v = *reinterpret_cast<Vec16*>(first + r * ld);
+            v += bias[r];
+            top = v > top ? v : top;
+        }
+        Vec16 total{};
+        for (std::int64_t r = 0; r < groupRows; ++r) {
+            *reinterpret_cast<Vec16*>(first + r * ld) -= top;
+            expNonPositive(first + r * ld);
+            total += *reinterpret_cast<const Vec16*>(first + r * ld);
+        }
+        const Vec16 norm = 1.0f / total;
+        for (std::int64_t r = 0; r < groupRows; ++r)
+            *reinterpret_cast<Vec16*>(first + r * ld) *= norm;
+    }
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void layerNormColumns(const ColumnNorm& a,
+                                                                                   std::int64_t rows, std::int64_t cols)
+{
+    std::int64_t j = 0;
+    for (; j + 32 <= cols; j += 32)
+        layerNormStrip<2>(a, rows, j);
+    for (; j + 16 <= cols; j += 16)
+        layerNormStrip<1>(a, rows, j);
+    for (; j < cols; ++j) {
+        for (std::int64_t r = 0; r < rows; ++r)
+            a.in[r * a.ldIn + j] += (a.residual ? a.residual[r * a.ldResidual + j] : 0.0f) + (a.rowBias ? a.rowBias[r] : 0.0f);
+        const auto input = [&](std::int64_t r) { return a.in[r * a.ldIn + j]; };
+        float mean = 0.0f, var = 0.0f;
+        for (std::int64_t r = 0; r < rows; ++r)
+            mean += input(r);
+        mean /= float(rows);
+        for (std::int64_t r = 0; r < rows; ++r)
+            var += (input(r) - mean) * (input(r) - mean);
+        const float inv = 1.0f / std::sqrt(var / float(rows) + a.eps);
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const float y = (input(r) - mean) * inv * a.gamma[r] + a.beta[r];
+            a.out[r * a.ldOut + j] = y;
+            if (a.plusOut)
+                a.plusOut[r * a.ldPlusOut + j] = y + a.plus[r * a.ldPlus + j];
+        }
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmaxColumnGroups(
+    float* s, std::int64_t ld, std::int64_t groups, std::int64_t groupRows, std::int64_t cols, const float* rowBias)
+{
+    std::int64_t j = 0;
+    for (; j + 16 <= cols; j += 16)
+        softmaxGroupsStrip(s, ld, groups, groupRows, rowBias, j);
+    for (; j < cols; ++j)
+        for (std::int64_t g = 0; g < groups; ++g) {
+            float* first = s + g * groupRows * ld + j;
+            const float* bias = rowBias + g * groupRows;
+            float top = -std::numeric_limits<float>::infinity();
+            for (std::int64_t r = 0; r < groupRows; ++r) {
+                first[r * ld] += bias[r];
+                top = std::max(top, first[r * ld]);
+            }
+            float total = 0.0f;
+            for (std::int64_t r = 0; r < groupRows; ++r) {
+                first[r * ld] = std::exp(first[r * ld] - top);
+                total += first[r * ld];
+            }
+            for (std::int64_t r = 0; r < groupRows; ++r)
+                first[r * ld] /= total;
+        }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void combineRows(
+    const float* rows, std::int64_t ld, std::int64_t count, const float* coeffs, std::int64_t outputs,
+    std::int64_t cols, float* out, std::int64_t ldOut)
+{
+    for (std::int64_t o = 0; o < outputs; ++o) {
+        const float* c = coeffs + o * count;
+        float* dst = out + o * ldOut;
+        std::int64_t j = 0;
+        for (; j + 32 <= cols; j += 32) {
+            Vec16 a0{}, a1{};
+            for (std::int64_t r = 0; r < count; ++r) {
+                a0 += c[r] * *reinterpret_cast<const Vec16*>(rows + r * ld + j);
+                a1 += c[r] * *reinterpret_cast<const Vec16*>(rows + r * ld + j + 16);
+            }
+            *reinterpret_cast<Vec16*>(dst + j) = a0;
+            *reinterpret_cast<Vec16*>(dst + j + 16) = a1;
+        }
+        for (; j < cols; ++j) {
+            float a = 0.0f;
+            for (std::int64_t r = 0; r < count; ++r)
+                a += c[r] * rows[r * ld + j];
+            dst[j] = a;
+        }
+    }
+}
+
+}  // namespace camsight::ml
+
+namespace camsight::ml {
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmaxRowsOnline(
+    float* s, std::int64_t ld, std::int64_t rows, std::int64_t cols, float* runMax, float* runSum, float* acc,
+    std::int64_t ldAcc, std::int64_t accCols)
+{
+    const std::int64_t vectorEnd = cols / 16 * 16;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        float* row = s + r * ld;
+        Vec16 top = Vec16{} - std::numeric_limits<float>::infinity();
+        for (std::int64_t j = 0; j < vectorEnd; j += 16) {
+            const Vec16 v = *reinterpret_cast<const Vec16*>(row + j);
+            top = v > top ? v : top;
+        }
+        float maximum = runMax[r];
+        for (int k = 0; k < 16; ++k)
+            maximum = top[k] > maximum ? top[k] : maximum;
+        for (std::int64_t j = vectorEnd; j < cols; ++j)
+            maximum = row[j] > maximum ? row[j] : maximum;
+        Vec16 total{};
+        for (std::int64_t j = 0; j < vectorEnd; j += 16) {
+            *reinterpret_cast<Vec16*>(row + j) -= maximum;
+            expNonPositive(row + j);
+            total += *reinterpret_cast<const Vec16*>(row + j);
+        }
+        float sum = 0.0f;
+        for (int k = 0; k < 16; ++k)
+            sum += total[k];
+        for (std::int64_t j = vectorEnd; j < cols; ++j) {
+            row[j] = std::exp(row[j] - maximum);
+            sum += row[j];
+        }
+        const float factor = std::exp(runMax[r] - maximum);  // 0 for the first block (runMax -infinity)
+        if (factor != 1.0f) {
+            float* a = acc + r * ldAcc;
+            for (std::int64_t j = 0; j < accCols; ++j)
+                a[j] *= factor;
+        }
+        runSum[r] = runSum[r] * factor + sum;
+        runMax[r] = maximum;
+    }
+}
+
+}  // namespace camsight::ml
+
+namespace camsight::ml {
+namespace {
+
+// smallLinear's panel `panel` (32 columns) for up to 8 rows (missing rows repeat the last one; their results are
+// dropped), into y[r][0..width).
+__attribute__((always_inline)) inline void smallLinearPanel(const float* const* x, int rows, std::int64_t k,
+                                                           const float* panel, const float* bias, int width,
+                                                           float* const* y)
+{
+    Vec16 acc[8][2];
+    for (int r = 0; r < 8; ++r)
+        for (int v = 0; v < 2; ++v)
+            acc[r][v] = *reinterpret_cast<const Vec16*>(bias + 16 * v);
+    for (std::int64_t i = 0; i < k; ++i) {
+        const Vec16 w0 = *reinterpret_cast<const Vec16*>(panel + i * 32);
+        const Vec16 w1 = *reinterpret_cast<const Vec16*>(panel + i * 32 + 16);
+        for (int r = 0; r < 8; ++r) {
+            acc[r][0] += x[r][i] * w0;
+            acc[r][1] += x[r][i] * w1;
+        }
+    }
+    for (int r = 0; r < rows; ++r) {
+        if (width == 32) {
+            *reinterpret_cast<Vec16*>(y[r]) = acc[r][0];
+            *reinterpret_cast<Vec16*>(y[r] + 16) = acc[r][1];
+        } else {
+            float rest[32];
+            *reinterpret_cast<Vec16*>(rest) = acc[r][0];
+            *reinterpret_cast<Vec16*>(rest + 16) = acc[r][1];
+            std::copy(rest, rest + width, y[r]);
+        }
+    }
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void smallLinear(
+    const float* x, std::int64_t rows, std::int64_t k, const float* panels, const float* bias, std::int64_t o,
+    std::int64_t p0, std::int64_t p1, float* y)
+{
+    for (std::int64_t r0 = 0; r0 < rows; r0 += 8) {
+        const int n = int(std::min<std::int64_t>(8, rows - r0));
+        const float* xr[8];
+        float* yr[8];
+        for (std::int64_t p = p0; p < p1; ++p) {
+            for (int r = 0; r < 8; ++r) {
+                xr[r] = x + (r0 + std::min(r, n - 1)) * k;
+                yr[r] = y + (r0 + std::min(r, n - 1)) * o + 32 * p;
+            }
+            smallLinearPanel(xr, n, k, panels + p * k * 32, bias + 32 * p, int(std::min<std::int64_t>(32, o - 32 * p)), yr);
+        }
+    }
+}
+
+}  // namespace camsight::ml

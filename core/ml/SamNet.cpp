@@ -51,6 +51,10 @@ torch::Tensor densePe(const Weights& w, std::int64_t h, std::int64_t wd)
     return fourier(w, torch::stack({x, y}, -1)).permute({2, 0, 1}).unsqueeze(0);  // [1, C, h, w]
 }
 
+}  // namespace
+
+// ---- Prompt encoder -------------------------------------------------------------------------------------------------
+
 std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Config& c, const Prompt& p)
 {
     const std::int64_t dim = c.outChans;
@@ -92,99 +96,6 @@ std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Con
     }
     return {sparseAll, dense};
 }
-
-// ---- Mask decoder ---------------------------------------------------------------------------------------------------
-
-torch::Tensor attention(const Weights& w, const std::string& p, const torch::Tensor& q, const torch::Tensor& k,
-                        const torch::Tensor& v, int heads)
-{
-    auto split = [heads](const torch::Tensor& x) {
-        return x.reshape({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
-    };
-    const torch::Tensor qh = split(linear(w, p + ".q_proj", q));
-    const torch::Tensor kh = split(linear(w, p + ".k_proj", k));
-    const torch::Tensor vh = split(linear(w, p + ".v_proj", v));
-    torch::Tensor attn = torch::matmul(qh, kh.permute({0, 1, 3, 2})) / std::sqrt(double(qh.size(-1)));
-    attn = torch::softmax(attn, -1);
-    torch::Tensor out = torch::matmul(attn, vh).transpose(1, 2);
-    out = out.reshape({out.size(0), out.size(1), -1});
-    return linear(w, p + ".out_proj", out);
-}
-
-// Cross attention from the prompt tokens (q [B, T, C]) to the image tokens (k, v [Bk, N, C], Bk = 1 or B), without
-// projecting the N = 4096 image tokens. Per head h with q_h = (q W_q^T + b_q)_h:
-//   q_h k_h^T = (q_h W_k,h) x^T + q_h b_k,h, and the second term is the same for every key of a query, which softmax
-//   ignores; attn_h (x W_v,h^T + b_v,h) = (attn_h x) W_v,h^T + b_v,h, since every row of attn sums to 1.
-// So the products over the image tokens are [heads * T, C] x [C, N] and back (56 rows for 7 tokens and 8 heads)
-// instead of one [N, C] x [C, C/2] projection each for keys and values. Same result up to rounding.
-torch::Tensor tokenToImage(const Weights& w, const std::string& p, const torch::Tensor& q, const torch::Tensor& k,
-                           const torch::Tensor& v, int heads)
-{
-    const std::int64_t b = q.size(0), t = q.size(1), ch = q.size(2);
-    const torch::Tensor& wk = w.at(p + ".k_proj.weight");
-    const torch::Tensor& wv = w.at(p + ".v_proj.weight");
-    const std::int64_t inner = wk.size(0), d = inner / heads;
-    const torch::Tensor qp = (linear(w, p + ".q_proj", q) * (1.0 / std::sqrt(double(d)))).view({b, t, heads, d}).transpose(1, 2);
-    const torch::Tensor m = torch::matmul(qp, wk.view({heads, d, ch})).reshape({b, heads * t, ch});  // [B, H*T, C]
-    torch::Tensor z;  // attn x: [B, H*T, C]
-    if (k.size(0) == 1) {  // one image for every prompt: one product over all B * H * T rows
-        const torch::Tensor a = torch::softmax(parallelMm(m.view({b * heads * t, ch}), k[0].t()), -1);
-        z = parallelMm(a, v[0]).view({b, heads * t, ch});
-    } else {
-        z = torch::bmm(torch::softmax(torch::bmm(m, k.transpose(1, 2)), -1), v);
-    }
-    const torch::Tensor o = torch::matmul(z.view({b, heads, t, ch}), wv.view({heads, d, ch}).transpose(1, 2)) +
-                            w.at(p + ".v_proj.bias").view({heads, 1, d});  // [B, H, T, d]
-    return linear(w, p + ".out_proj", o.transpose(1, 2).reshape({b, t, inner}));
-}
-
-// Cross attention from the image tokens (q [Bk, N, C]) to the prompt tokens (k, v [B, T, C]), without projecting the
-// image tokens either: with k_h = (k W_k^T + b_k)_h and v_h = (v W_v^T + b_v)_h,
-//   (x W_q,h^T + b_q,h) k_h^T = x (W_q,h^T k_h^T) + b_q,h k_h^T   ([N, C] x [C, T] per head), and
-//   the output projection of attn_h v_h is attn_h (v_h W_o,h^T) ([N, T] x [T, C] per head, summed over heads),
-// so both products over the image run with heads * T = 56 rows instead of C / 2 = 128 columns. The scores are kept
-// as [B, H, T, N]: the softmax over a head's T tokens is then a handful of passes along N, not N * H softmaxes of 7.
-// Returns residual + the attention. Same result up to rounding.
-torch::Tensor imageToToken(const Weights& w, const std::string& p, const torch::Tensor& q, const torch::Tensor& k,
-                           const torch::Tensor& v, int heads, const torch::Tensor& residual)
-{
-    const std::int64_t b = k.size(0), t = k.size(1), ch = k.size(2), n = q.size(1);
-    const torch::Tensor& wq = w.at(p + ".q_proj.weight");
-    const torch::Tensor& wo = w.at(p + ".out_proj.weight");
-    const std::int64_t inner = wq.size(0), d = inner / heads;
-    const torch::Tensor kp = (linear(w, p + ".k_proj", k) * (1.0 / std::sqrt(double(d)))).view({b, t, heads, d}).transpose(1, 2);  // [B, H, T, d]
-    const torch::Tensor g = torch::matmul(kp, wq.view({heads, d, ch})).reshape({b, heads * t, ch});  // [B, H*T, C]
-    const torch::Tensor g0 = torch::matmul(kp, w.at(p + ".q_proj.bias").view({heads, d, 1})).reshape({b, heads * t, 1});
-    const torch::Tensor vp = linear(w, p + ".v_proj", v).view({b, t, heads, d}).transpose(1, 2);  // [B, H, T, d]
-    const torch::Tensor pv = torch::matmul(vp, wo.view({ch, heads, d}).permute({1, 2, 0})).reshape({b, heads * t, ch});
-    torch::Tensor s;  // [B, H*T, N]
-    if (q.size(0) == 1)  // one image for every prompt: one product over all B * H * T rows
-        s = parallelMm(g.view({b * heads * t, ch}), q[0].t(), g0.view({b * heads * t, 1})).view({b, heads * t, n});
-    else
-        s = torch::baddbmm(g0, g, q.transpose(1, 2));
-    s = s.view({b, heads, t, n});
-    s = torch::exp(s - std::get<0>(s.max(2, true)));
-    s = (s / s.sum(2, true)).view({b, heads * t, n});
-    // The residual (the image tokens) goes into the product's accumulator, and the output bias into pv: each head's
-    // attention row sums to 1, so adding bias / heads to every row of pv adds the bias once.
-    const torch::Tensor& bias = w.at(p + ".out_proj.bias");
-    if (b == 1 && residual.size(0) == 1)
-        return parallelMm(s[0].t(), pv[0] + bias / double(heads), residual[0]).unsqueeze(0);
-    return torch::baddbmm(residual + bias, s.transpose(1, 2), pv);
-}
-
-torch::Tensor mlpRelu(const Weights& w, const std::string& p, const torch::Tensor& x, int layers)
-{
-    torch::Tensor y = x;
-    for (int i = 0; i < layers; ++i) {
-        y = linear(w, p + ".layers." + std::to_string(i), y);
-        if (i + 1 < layers)
-            y = torch::relu(y);
-    }
-    return y;
-}
-
-}  // namespace
 
 Weights::Weights(StateDict sd, std::string file) : m_sd(std::move(sd)), m_file(std::move(file))
 {
@@ -444,83 +355,7 @@ torch::Tensor densePositionalEncoding(const Weights& w, const Config& c)
 {
     c10::InferenceMode inference;
     const std::int64_t side = c.imageSize / c.patchSize;
-    return densePe(w, side, side);
-}
-
-std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c, const torch::Tensor& embedding,
-                                               const torch::Tensor& imagePe, const Prompt& prompt, bool multimask)
-{
-    const auto [sparse, dense] = encodePrompt(w, c, prompt);
-    const int heads = c.decoderHeads;
-    // Tokens: IoU token, mask tokens, prompt tokens.
-    // A batch of B prompts shares one image: the image side stays at batch 1 until the first layer mixes it with the
-    // prompts (broadcasting), so its first projections are computed once, not B times (the reference repeats them).
-    const std::int64_t batch = sparse.size(0);
-    const torch::Tensor outputTokens =
-        torch::cat({w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight")}, 0)
-            .unsqueeze(0)
-            .expand({batch, -1, -1});
-    const torch::Tensor tokens = torch::cat({outputTokens, sparse.to(outputTokens.dtype())}, 1);
-    const std::int64_t h = embedding.size(2), wd = embedding.size(3);
-    // Two-way transformer. Image tokens are kept contiguous [B, HW, C]: the element-wise steps over them (positional
-    // adds, residuals) are then plain passes instead of strided ones. The first one writes them so.
-    const auto tokensOf = [](const torch::Tensor& x) { return x.flatten(2).transpose(1, 2); };
-    torch::Tensor keys = torch::empty({std::max(embedding.size(0), dense.size(0)), h * wd, embedding.size(1)});
-    torch::add_out(keys, tokensOf(embedding), tokensOf(dense));
-    const torch::Tensor keyPe = imagePe.dim() == 3 ? imagePe : imagePe.flatten(2).permute({0, 2, 1}).contiguous();
-    torch::Tensor queries = tokens;
-    for (int i = 0; i < c.decoderDepth; ++i) {
-        const std::string p = "mask_decoder.transformer.layers." + std::to_string(i);
-        if (i == 0) {
-            queries = attention(w, p + ".self_attn", queries, queries, queries, heads);
-        } else {
-            const torch::Tensor q = queries + tokens;
-            queries = queries + attention(w, p + ".self_attn", q, q, queries, heads);
-        }
-        queries = layerNorm(w, p + ".norm1", queries, 1e-5);
-        torch::Tensor q = queries + tokens, k = keys + keyPe;
-        queries = layerNorm(w, p + ".norm2", queries + tokenToImage(w, p + ".cross_attn_token_to_image", q, k, keys, heads), 1e-5);
-        const torch::Tensor m = linear(w, p + ".mlp.lin2", torch::relu(linear(w, p + ".mlp.lin1", queries)));
-        queries = layerNorm(w, p + ".norm3", queries + m, 1e-5);
-        q = queries + tokens;
-        keys = layerNorm(w, p + ".norm4", imageToToken(w, p + ".cross_attn_image_to_token", k, q, queries, heads, keys), 1e-5);
-    }
-    {
-        const torch::Tensor q = queries + tokens, k = keys + keyPe;
-        queries = queries + tokenToImage(w, "mask_decoder.transformer.final_attn_token_to_image", q, k, keys, heads);
-        queries = layerNorm(w, "mask_decoder.transformer.norm_final_attn", queries, 1e-5);
-    }
-    const torch::Tensor iouTokenOut = queries.select(1, 0);
-    // Only the mask tokens whose masks are returned: 1..3 with multimask, else 0.
-    const int first = multimask ? 1 : 0, count = multimask ? c.maskTokens - 1 : 1;
-    // Upscale the image tokens and apply each mask token's hypernetwork. A 2x2 transposed convolution of stride 2 is
-    // one matrix product per pixel (C_in -> 2 x 2 x C_out), so both run as products on channels-last tokens, and the
-    // 2x2 sub-pixels stay beside their pixel ([B, N, 4, C_out]) until the hypernetwork has reduced the channels to the
-    // K masks: LayerNorm2d and GELU act per pixel, so only the K-channel result is rearranged into the 256 x 256 grid.
-    const auto upscale = [](const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-        const std::int64_t cin = weight.size(0), cout = weight.size(1);
-        const torch::Tensor wt = weight.permute({0, 2, 3, 1}).reshape({cin, 4 * cout});  // [C_in, (ky, kx, C_out)]
-        const torch::Tensor flat = x.reshape({-1, cin});
-        return parallelMm(flat, wt, bias.repeat({4})).view({-1, 4, cout});  // [pixels, 4, C_out]
-    };
-    const std::int64_t batch2 = keys.size(0);
-    torch::Tensor up = upscale(keys, w.at("mask_decoder.output_upscaling.0.weight"), w.at("mask_decoder.output_upscaling.0.bias"));
-    // LayerNorm2d over the channels (eps 1e-6).
-    up = geluExact(torch::layer_norm(up, {up.size(-1)}, w.at("mask_decoder.output_upscaling.1.weight"),
-                                     w.at("mask_decoder.output_upscaling.1.bias"), 1e-6));
-    up = geluExact(upscale(up, w.at("mask_decoder.output_upscaling.3.weight"), w.at("mask_decoder.output_upscaling.3.bias")));
-    std::vector<torch::Tensor> hyper;
-    for (int t = first; t < first + count; ++t)
-        hyper.push_back(mlpRelu(w, "mask_decoder.output_hypernetworks_mlps." + std::to_string(t), queries.select(1, 1 + t), 3));
-    const torch::Tensor hyperIn = torch::stack(hyper, 2);  // [B, C/8, K]
-    // [B, (i, j, ky1, kx1, ky2, kx2), K] -> [B, K, (i, ky1, ky2), (j, kx1, kx2)]
-    const torch::Tensor m = batch2 == 1 ? parallelMm(up.view({-1, up.size(-1)}), hyperIn[0]).unsqueeze(0)
-                                        : torch::bmm(up.view({batch2, -1, up.size(-1)}), hyperIn.expand({batch2, -1, -1}));
-    const torch::Tensor masks = m.view({batch2, h, wd, 2, 2, 2, 2, count})
-                                    .permute({0, 7, 1, 3, 5, 2, 4, 6})
-                                    .reshape({batch2, count, 4 * h, 4 * wd});
-    const torch::Tensor iou = mlpRelu(w, "mask_decoder.iou_prediction_head", iouTokenOut, c.iouHeadDepth);
-    return {masks, iou.narrow(1, first, count)};
+    return densePe(w, side, side).contiguous();
 }
 
 }  // namespace camsight::ml::sam

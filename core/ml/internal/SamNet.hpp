@@ -63,14 +63,37 @@ struct Prompt {
     torch::Tensor maskInput;  ///< [1, 1, 256, 256] logits, or undefined
 };
 
-/// The dense positional encoding of the image-embedding grid [1, C, 64, 64] (fixed by the weights: compute it once).
+/// The dense positional encoding of the image-embedding grid [1, C, 64, 64], contiguous (fixed by the weights:
+/// compute it once).
 torch::Tensor densePositionalEncoding(const Weights& w, const Config& c);
 
-/// Mask decoder output for one prompt: low-resolution logits [1, K, 256, 256] and IoU predictions [1, K]
-/// (K = 3 with multimask, else 1). `imagePe` is densePositionalEncoding(w, c), as it is or as tokens [1, HW, C]
-/// (contiguous: saves a transposition per call).
-std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const Config& c, const torch::Tensor& embedding,
-                                               const torch::Tensor& imagePe,
+/// The prompt encoder: sparse embeddings [B, T, C] (points with a padding point when there is no box, box corners)
+/// and the dense embedding [B, C, 64, 64] (the mask input's, or no_mask_embed expanded without copying).
+std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Config& c, const Prompt& p);
+
+/// The mask decoder's linear layers laid out for decode(): each weight transposed and cut into panels of 32 output
+/// columns, so that a product with a handful of prompt tokens reads it once, front to back (smallLinear). Made once
+/// per model.
+class DecoderWeights {
+public:
+    explicit DecoderWeights(const Weights& w);
+    /// x [T, in] or [in] (float32, contiguous) times the weight of linear layer `p` (a "mask_decoder." key without
+    /// ".weight"), plus its bias: [T, out] or [out].
+    torch::Tensor linear(const std::string& p, const torch::Tensor& x) const;
+
+private:
+    struct Layer {
+        torch::Tensor panels, bias;  // see smallLinear
+        std::int64_t in = 0, out = 0;
+    };
+    std::map<std::string, Layer> m_layers;
+};
+
+/// Mask decoder output for one prompt (batch 1): low-resolution logits [1, K, 256, 256] and IoU predictions [1, K]
+/// (K = 3 with multimask, else 1). `embedding` is [1, C, h, w] and `imagePe` densePositionalEncoding(w, c), both
+/// contiguous. On the CPU, float32 (SamDecoder.cpp).
+std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWeights& dw, const Config& c,
+                                               const torch::Tensor& embedding, const torch::Tensor& imagePe,
                                                const Prompt& prompt, bool multimask);
 
 }  // namespace camsight::ml::sam

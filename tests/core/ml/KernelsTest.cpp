@@ -1,6 +1,7 @@
-// The hand-written kernels (depthwise and stem convolutions, small-window attention, GELU) against LibTorch's own
-// operators evaluated in double precision, on random data with the awkward cases: channel counts that are not
-// multiples of 16, odd map sizes, stride 2 at the edges, partial row ranges, padded tokens and queries left out.
+// The hand-written kernels (depthwise and stem convolutions, small-window attention, GELU, the SAM decoder's column
+// LayerNorm, softmaxes and small products) against LibTorch's own operators evaluated in double precision, on random
+// data with the awkward cases: channel counts that are not multiples of 16, odd map sizes, stride 2 at the edges,
+// partial row ranges, padded tokens and queries left out, column tails, partial panels.
 
 // Local
 #include "core/ml/internal/Kernels.hpp"
@@ -167,4 +168,123 @@ TEST(Kernels, GeluEqualsTheErfForm)
     // erf within 3e-7 (Abramowitz & Stegun 7.1.28), times x / 2, plus float32 rounding of values up to 12
     EXPECT_LT(error, 1.5e-6);
     EXPECT_TRUE(y.narrow(0, count, 3).equal(x.narrow(0, count, 3)));
+}
+
+TEST(Kernels, ColumnLayerNormEqualsLayerNormOverChannels)
+{
+    torch::manual_seed(15);
+    // rows = channels; columns not a multiple of 16 (a vector tail and a scalar tail); blocks inside wider maps.
+    for (const std::int64_t cols : {77, 32, 5}) {
+        const std::int64_t rows = 40, ld = 100;
+        const torch::Tensor in = torch::randn({rows, ld}) * 3 + 1, residual = torch::randn({rows, ld});
+        const torch::Tensor bias = torch::randn({rows}), gamma = torch::randn({rows}), beta = torch::randn({rows});
+        const torch::Tensor plus = torch::randn({rows, ld});
+        const torch::Tensor x = (in + residual + bias.unsqueeze(1)).narrow(1, 0, cols).to(torch::kDouble);
+        const torch::Tensor expected =
+            torch::layer_norm(x.t(), {rows}, gamma.to(torch::kDouble), beta.to(torch::kDouble), 1e-5).t();
+        torch::Tensor work = in.clone(), out = torch::full({rows, ld}, std::numeric_limits<float>::quiet_NaN());
+        torch::Tensor plusOut = torch::empty({rows, cols});
+        ColumnNorm a;
+        a.in = work.data_ptr<float>();
+        a.ldIn = ld;
+        a.residual = residual.data_ptr<float>();
+        a.ldResidual = ld;
+        a.rowBias = bias.data_ptr<float>();
+        a.gamma = gamma.data_ptr<float>();
+        a.beta = beta.data_ptr<float>();
+        a.out = out.data_ptr<float>();
+        a.ldOut = ld;
+        a.plus = plus.data_ptr<float>();
+        a.ldPlus = ld;
+        a.plusOut = plusOut.data_ptr<float>();
+        a.ldPlusOut = cols;
+        layerNormColumns(a, rows, cols);
+        const torch::Tensor got = out.narrow(1, 0, cols).to(torch::kDouble);
+        EXPECT_LT(maxAbs(got - expected), 2e-5) << cols << " columns";
+        EXPECT_LT(maxAbs(plusOut.to(torch::kDouble) - expected - plus.narrow(1, 0, cols)), 2e-5) << cols << " columns";
+        EXPECT_TRUE(out.narrow(1, cols, ld - cols).isnan().all().item<bool>());  // nothing written past the block
+        // Without residual and bias, in place, the plain LayerNorm.
+        torch::Tensor plain = in.narrow(1, 0, cols).contiguous();
+        ColumnNorm b;
+        b.in = plain.data_ptr<float>();
+        b.ldIn = cols;
+        b.gamma = gamma.data_ptr<float>();
+        b.beta = beta.data_ptr<float>();
+        b.eps = 1e-6f;
+        b.out = plain.data_ptr<float>();
+        b.ldOut = cols;
+        layerNormColumns(b, rows, cols);
+        const torch::Tensor plainExpected = torch::layer_norm(in.narrow(1, 0, cols).to(torch::kDouble).t(), {rows},
+                                                              gamma.to(torch::kDouble), beta.to(torch::kDouble), 1e-6).t();
+        EXPECT_LT(maxAbs(plain.to(torch::kDouble) - plainExpected), 2e-5) << cols << " columns";
+    }
+}
+
+TEST(Kernels, ColumnGroupSoftmaxEqualsSoftmaxPerHead)
+{
+    torch::manual_seed(16);
+    for (const std::int64_t cols : {70, 16, 3}) {
+        const std::int64_t heads = 8, tokens = 7, ld = 80;
+        const torch::Tensor s = torch::randn({heads * tokens, ld}) * 5, bias = torch::randn({heads * tokens}) * 5;
+        const torch::Tensor expected =
+            torch::softmax((s + bias.unsqueeze(1)).narrow(1, 0, cols).to(torch::kDouble).view({heads, tokens, cols}), 1)
+                .view({heads * tokens, cols});
+        torch::Tensor got = s.clone();
+        softmaxColumnGroups(got.data_ptr<float>(), ld, heads, tokens, cols, bias.data_ptr<float>());
+        EXPECT_LT(maxAbs(got.narrow(1, 0, cols).to(torch::kDouble) - expected), 1e-6) << cols << " columns";
+        EXPECT_TRUE(got.narrow(1, cols, ld - cols).equal(s.narrow(1, cols, ld - cols)));
+    }
+}
+
+TEST(Kernels, OnlineSoftmaxOverBlocksEqualsOneSoftmax)
+{
+    torch::manual_seed(17);
+    // Attention of 9 query rows over 300 keys with 20-dimensional values, the keys taken in blocks of unequal sizes
+    // (the running maxima rise from block to block: the logits grow along the keys).
+    const std::int64_t rows = 9, n = 300, dim = 20;
+    const torch::Tensor logits = torch::randn({rows, n}) * 4 + torch::linspace(0, 12, n);
+    const torch::Tensor values = torch::randn({n, dim});
+    const torch::Tensor expected = torch::mm(torch::softmax(logits.to(torch::kDouble), 1), values.to(torch::kDouble));
+    std::vector<float> runMax(rows, -std::numeric_limits<float>::infinity()), runSum(rows, 0.0f);
+    torch::Tensor acc = torch::zeros({rows, dim});
+    for (const auto& [begin, size] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 100}, {100, 37}, {137, 163}}) {
+        torch::Tensor block = logits.narrow(1, begin, size).contiguous();
+        softmaxRowsOnline(block.data_ptr<float>(), size, rows, size, runMax.data(), runSum.data(), acc.data_ptr<float>(),
+                          dim, dim);
+        acc += torch::mm(block, values.narrow(0, begin, size));
+    }
+    const torch::Tensor got = acc.to(torch::kDouble) / torch::tensor(std::vector<double>(runSum.begin(), runSum.end())).unsqueeze(1);
+    EXPECT_LT(maxAbs(got - expected), 1e-5);
+    for (std::int64_t r = 0; r < rows; ++r)
+        EXPECT_FLOAT_EQ(runMax[std::size_t(r)], logits[r].max().item<float>());
+}
+
+TEST(Kernels, CombineRowsAndSmallLinearEqualProducts)
+{
+    torch::manual_seed(18);
+    {
+        const torch::Tensor rows = torch::randn({32, 90}), coeffs = torch::randn({3, 32});
+        torch::Tensor out = torch::empty({3, 75});
+        combineRows(rows.data_ptr<float>(), 90, 32, coeffs.data_ptr<float>(), 3, 75, out.data_ptr<float>(), 75);
+        const torch::Tensor expected = torch::mm(coeffs.to(torch::kDouble), rows.narrow(1, 0, 75).to(torch::kDouble));
+        EXPECT_LT(maxAbs(out.to(torch::kDouble) - expected), 1e-5);
+    }
+    // 7, 9 and 1 token rows (a full and a partial group of eight); 70 outputs (a partial last panel), split in two calls.
+    for (const std::int64_t tokens : {7, 9, 1}) {
+        const std::int64_t in = 50, outputs = 70, panels = 3;
+        const torch::Tensor x = torch::randn({tokens, in}), weight = torch::randn({outputs, in}), bias = torch::randn({outputs});
+        torch::Tensor packed = torch::zeros({panels * 32, in});
+        packed.narrow(0, 0, outputs).copy_(weight);
+        packed = packed.view({panels, 32, in}).transpose(1, 2).contiguous();
+        torch::Tensor paddedBias = torch::zeros({panels * 32});
+        paddedBias.narrow(0, 0, outputs).copy_(bias);
+        torch::Tensor y = torch::full({tokens, outputs}, std::numeric_limits<float>::quiet_NaN());
+        smallLinear(x.data_ptr<float>(), tokens, in, packed.data_ptr<float>(), paddedBias.data_ptr<float>(), outputs, 0, 1,
+                    y.data_ptr<float>());
+        smallLinear(x.data_ptr<float>(), tokens, in, packed.data_ptr<float>(), paddedBias.data_ptr<float>(), outputs, 1,
+                    panels, y.data_ptr<float>());
+        const torch::Tensor expected =
+            torch::linear(x.to(torch::kDouble), weight.to(torch::kDouble), bias.to(torch::kDouble));
+        EXPECT_LT(maxAbs(y.to(torch::kDouble) - expected), 1e-5) << tokens << " rows";
+    }
 }

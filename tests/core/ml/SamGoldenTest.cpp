@@ -309,36 +309,3 @@ TEST_F(SamGolden, EmbeddingSurvivesFloat16Storage)
     EXPECT_LE(d.maxAbs, 1e-2);
     std::printf("  decode from a float16 embedding: low-res logits max abs %.2e, rel-L2 %.2e\n", d.maxAbs, d.relL2);
 }
-
-TEST_F(SamGolden, BatchedDecodeEqualsOnePromptAtATime)
-{
-    // sam::decode takes a batch of prompts that share one image (its image side stays at batch 1 until the prompts
-    // meet it); SamModel decodes one prompt at a time. Both must give each prompt the same logits and IoUs.
-    ml::StateDict sd = ml::loadCheckpoint((golden() / "sam_tiny.pth").string());
-    for (auto& [k, t] : sd)
-        if (t.is_floating_point())
-            t = t.to(torch::kFloat32).contiguous();
-    const ml::sam::Weights w(std::move(sd), "sam_tiny.pth");
-    const ml::sam::Config c = ml::sam::inferConfig(w);
-    const std::vector<float> emb = io::readNpy((golden() / "sam_tiny_a/embedding.npy").string()).toFloat();
-    c10::InferenceMode inference;
-    const torch::Tensor features = torch::from_blob(const_cast<float*>(emb.data()), {1, c.outChans, 64, 64}).clone();
-    const torch::Tensor pe = ml::sam::densePositionalEncoding(w, c);
-    const float xy[3][2] = {{100.5f, 200.f}, {700.f, 300.25f}, {512.f, 10.f}};
-    ml::sam::Prompt batch;
-    batch.points = torch::from_blob(const_cast<float*>(&xy[0][0]), {3, 1, 2}).clone();
-    batch.labels = torch::ones({3, 1});
-    for (bool multimask : {true, false}) {
-        const auto [lowB, iouB] = ml::sam::decode(w, c, features, pe, batch, multimask);
-        ASSERT_EQ(lowB.size(0), 3);
-        for (int i = 0; i < 3; ++i) {
-            ml::sam::Prompt one;
-            one.points = batch.points.narrow(0, i, 1);
-            one.labels = batch.labels.narrow(0, i, 1);
-            const auto [low, iou] = ml::sam::decode(w, c, features, pe, one, multimask);
-            EXPECT_LE((low[0] - lowB[i]).abs().max().item<double>(), 1e-5) << "prompt " << i;
-            EXPECT_LE((iou[0] - iouB[i]).abs().max().item<double>(), 1e-6) << "prompt " << i;
-            EXPECT_GT(low.abs().max().item<double>(), 0.1);  // not trivially zero
-        }
-    }
-}

@@ -1,0 +1,469 @@
+// The SAM mask decoder for one prompt: two-way transformer, output upscaling, hypernetwork heads and IoU head.
+//
+// The prompt side (a handful of tokens) runs as small LibTorch operations. The image side (N = 64 x 64 tokens of C
+// channels) stays channels-first, [C, N], the layout the image embedding already has, and is processed in blocks of
+// kBlock columns on the intra-op threads, each block's intermediate values in cache:
+//   - no [N, C] x [C, C/2] projection of the image tokens is ever made: with the prompt tokens' projections folded
+//     into [heads * T, C] matrices (T tokens, 56 rows for one click), every product over the image has heads * T rows;
+//   - each image-to-token attention (which updates the image tokens) is one pass per block: the scores, each pixel's
+//     softmax over a head's tokens, the output product on top of the residual, LayerNorm, and then, on the updated
+//     tokens while they are in cache, the scores of the next token-to-image attention;
+//   - the upscaling (two 2x2 transposed convolutions, LayerNorm2d, GELUs) and the hypernetwork product run per block
+//     too, so the 256 x 256 x C/8 map is never stored: only the K masks are.
+// The same arithmetic as segment-anything's MaskDecoder up to float rounding (the golden tests and bench_sam's
+// float64 comparison measure how far).
+
+#include "core/ml/internal/SamNet.hpp"
+
+// Local
+#include "core/ml/internal/Kernels.hpp"
+#include "core/ml/internal/Parallel.hpp"
+#include "core/ml/internal/SamLayers.hpp"
+
+// Std
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+namespace camsight::ml::sam {
+namespace {
+
+// Image columns per block: a block's [C, kBlock] inputs and outputs (256 KB each for C = 256) stay in L2.
+constexpr std::int64_t kBlock = 256;
+
+// c [m, n] (row stride ldc) = (accumulate ? c : 0) + op(a) op(b), row-major blocks through LibTorch's BLAS; op(a) is
+// [m, k]: a with row stride lda or, transposed, a [k, m]. Strided views, so nothing is copied.
+void gemm(bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+          const float* b, std::int64_t ldb, bool accumulate, float* c, std::int64_t ldc)
+{
+    const auto view = [](const float* p, std::int64_t rows, std::int64_t cols, std::int64_t ld, bool trans) {
+        const torch::Tensor t = torch::from_blob(const_cast<float*>(p), {trans ? cols : rows, trans ? rows : cols},
+                                                 {ld, 1}, torch::kFloat32);
+        return trans ? t.t() : t;
+    };
+    torch::Tensor out = torch::from_blob(c, {m, n}, {ldc, 1}, torch::kFloat32);
+    const torch::Tensor x = view(a, m, k, lda, transA), y = view(b, k, n, ldb, transB);
+    if (accumulate)
+        out.addmm_(x, y);
+    else
+        at::mm_out(out, x, y);
+}
+
+// A per-thread buffer of at least `floats` floats, kept for the thread's next call (the passes run on the same
+// OpenMP threads every time; a fresh 256 KB allocation per pass is an mmap and page faults).
+float* threadScratch(std::size_t floats)
+{
+    thread_local std::vector<float> buffer;
+    if (buffer.size() < floats)
+        buffer.resize(floats);
+    return buffer.data();
+}
+
+// fn(column0, columns) for every block of the N image columns, blocks shared out among the intra-op threads.
+template <class Fn>
+void forBlocks(std::int64_t n, const Fn& fn)
+{
+    parallelTasks((n + kBlock - 1) / kBlock, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t b = first; b < last; ++b)
+            fn(b * kBlock, std::min(kBlock, n - b * kBlock));
+    });
+}
+
+// The image tokens' side of the decoder: [C, N] maps, row-major.
+struct ImageGrid {
+    std::int64_t channels, n, h, w;
+    const float* pe;  // the dense positional encoding [C, N]
+};
+
+// A block of keys x [C, cols] (row stride ld) + pe[:, j0 : j0 + cols], into a [C, cols] block.
+void addPe(const ImageGrid& g, const float* x, std::int64_t ld, std::int64_t j0, std::int64_t cols, float* out)
+{
+    for (std::int64_t c = 0; c < g.channels; ++c) {
+        const float* a = x + c * ld;
+        const float* p = g.pe + c * g.n + j0;
+        float* o = out + c * cols;
+        for (std::int64_t j = 0; j < cols; ++j)
+            o[j] = a[j] + p[j];
+    }
+}
+
+// ---- Prompt-token side (LibTorch, [T, C] tensors) -------------------------------------------------------------------
+
+torch::Tensor headsFirst(const torch::Tensor& x, int heads)  // [T, H * d] -> [H, T, d]
+{
+    return x.view({x.size(0), heads, x.size(1) / heads}).transpose(0, 1);
+}
+
+torch::Tensor selfAttention(const DecoderWeights& dw, const std::string& p, const torch::Tensor& qk, const torch::Tensor& v,
+                            int heads)
+{
+    const torch::Tensor q = headsFirst(dw.linear(p + ".q_proj", qk), heads);
+    const torch::Tensor k = headsFirst(dw.linear(p + ".k_proj", qk), heads);
+    const torch::Tensor vh = headsFirst(dw.linear(p + ".v_proj", v), heads);
+    const torch::Tensor attn = torch::softmax(torch::bmm(q, k.transpose(1, 2)) / std::sqrt(double(q.size(-1))), -1);
+    return dw.linear(p + ".out_proj", torch::bmm(attn, vh).transpose(0, 1).reshape({qk.size(0), -1}));
+}
+
+// A layer's self-attention and norm1 (the first layer's without the positional encoding and residual).
+torch::Tensor selfAttentionBlock(const Weights& w, const DecoderWeights& dw, const std::string& p, int layer, const torch::Tensor& queries,
+                                 const torch::Tensor& tokens, int heads)
+{
+    torch::Tensor q;
+    if (layer == 0) {
+        q = selfAttention(dw, p + ".self_attn", queries, queries, heads);
+    } else {
+        const torch::Tensor qk = queries + tokens;
+        q = queries + selfAttention(dw, p + ".self_attn", qk, queries, heads);
+    }
+    return layerNorm(w, p + ".norm1", q, 1e-5);
+}
+
+// Token-to-image attention of queries q [T, C] over keys x + pe and values x ([C, N] image maps), per head h with
+// q_h = (q W_q^T + b_q)_h / sqrt(d):
+//   q_h k_h^T = (q_h W_k,h) (x + pe) + q_h b_k,h, and the second term is the same for every key of a query, which
+//   softmax ignores; attn_h (x^T W_v,h^T + b_v,h) = (attn_h x^T) W_v,h^T + b_v,h, since each row of attn sums to 1.
+// tokenToImageQueries gives the [H * T, C] matrix of the first product; tokenToImageOutput finishes from
+// z = attn x^T [H * T, C].
+torch::Tensor tokenToImageQueries(const Weights& w, const DecoderWeights& dw, const std::string& p, const torch::Tensor& q, int heads)
+{
+    const torch::Tensor& wk = w.at(p + ".k_proj.weight");
+    const std::int64_t d = wk.size(0) / heads;
+    const torch::Tensor qh = headsFirst(dw.linear(p + ".q_proj", q) * (1.0 / std::sqrt(double(d))), heads);
+    return torch::bmm(qh, wk.view({heads, d, wk.size(1)})).reshape({-1, wk.size(1)}).contiguous();
+}
+
+torch::Tensor tokenToImageOutput(const Weights& w, const DecoderWeights& dw, const std::string& p, const torch::Tensor& z, int heads)
+{
+    const torch::Tensor& wv = w.at(p + ".v_proj.weight");
+    const std::int64_t d = wv.size(0) / heads, t = z.size(0) / heads;
+    const torch::Tensor o = torch::bmm(z.view({heads, t, z.size(1)}), wv.view({heads, d, wv.size(1)}).transpose(1, 2)) +
+                            w.at(p + ".v_proj.bias").view({heads, 1, d});  // [H, T, d]
+    return dw.linear(p + ".out_proj", o.transpose(0, 1).reshape({t, heads * d}));
+}
+
+// Image-to-token attention of the image tokens (queries x + pe) over keys k and values v ([T, C] prompt tokens),
+// without projecting the image tokens either: with k_h = (k W_k^T + b_k)_h / sqrt(d), v_h = (v W_v^T + b_v)_h,
+//   scores_h = (W_q,h^T k_h^T)^T (x + pe) + k_h b_q,h   ([T, C] x [C, N] per head: `g` and `g0`), and
+//   out = sum_h (v_h W_o,h^T)^T attn_h + b_o            ([C, T] x [T, N] per head: `pv`).
+struct ImageToToken {
+    torch::Tensor g, g0, pv;  // [H * T, C], [H * T], [H * T, C]
+    const float* outBias = nullptr;
+};
+
+ImageToToken imageToTokenTerms(const Weights& w, const DecoderWeights& dw, const std::string& p, const torch::Tensor& k, const torch::Tensor& v,
+                               int heads)
+{
+    const torch::Tensor& wq = w.at(p + ".q_proj.weight");
+    const torch::Tensor& wo = w.at(p + ".out_proj.weight");
+    const std::int64_t ch = wq.size(1), d = wq.size(0) / heads;
+    const torch::Tensor kh = headsFirst(dw.linear(p + ".k_proj", k) * (1.0 / std::sqrt(double(d))), heads);
+    const torch::Tensor vh = headsFirst(dw.linear(p + ".v_proj", v), heads);
+    ImageToToken r;
+    r.g = torch::bmm(kh, wq.view({heads, d, ch})).reshape({-1, ch}).contiguous();
+    r.g0 = torch::bmm(kh, w.at(p + ".q_proj.bias").view({heads, d, 1})).reshape({-1}).contiguous();
+    r.pv = torch::bmm(vh, wo.view({ch, heads, d}).permute({1, 2, 0})).reshape({-1, ch}).contiguous();
+    r.outBias = w.at(p + ".out_proj.bias").data_ptr<float>();
+    return r;
+}
+
+torch::Tensor mlpRelu(const DecoderWeights& dw, const std::string& p, const torch::Tensor& x, int layers)
+{
+    torch::Tensor y = x;
+    for (int i = 0; i < layers; ++i) {
+        y = dw.linear(p + ".layers." + std::to_string(i), y);
+        if (i + 1 < layers)
+            y = torch::relu(y);
+    }
+    return y;
+}
+
+// ---- Image side: passes over the [C, N] maps ------------------------------------------------------------------------
+
+// The prompt's dense embedding, added to the image embedding to make the first keys: a map [C, N] or, without a mask
+// input, one value per channel.
+struct Dense {
+    const float* map = nullptr;
+    const float* perChannel = nullptr;
+};
+
+// One thread's share of a token-to-image attention, accumulated block by block (softmaxRowsOnline): running row
+// maxima and sums and the unnormalised output rows.
+struct PartialAttention {
+    std::vector<float> max, sum, z;
+};
+
+// One pass over the image columns, block by block. The pass's keys are `in` (plus `dense` for the first layer's).
+// With `terms` (a layer's image-to-token attention), the keys first become LayerNorm(keys + that attention), written
+// to `out`. Then, on those keys while they are in cache, the token-to-image attention of the queries m over
+// keys + pe, with the keys as values: returns z = softmax(m (keys + pe)) keys^T [rows of m, C]. So each attention
+// over the image is one read of the maps, and the softmax over all N pixels needs no second pass.
+torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense, const ImageToToken* terms,
+                        std::int64_t heads, const float* gamma, const float* beta, float* out, const torch::Tensor& m)
+{
+    const std::int64_t ch = g.channels, rows = m.size(0), termRows = terms ? terms->g.size(0) : 0;
+    std::vector<PartialAttention> partials(std::size_t(std::max(1, at::get_num_threads())));
+    for (auto& p : partials) {
+        p.max.assign(std::size_t(rows), -std::numeric_limits<float>::infinity());
+        p.sum.assign(std::size_t(rows), 0.0f);
+        p.z.assign(std::size_t(rows * ch), 0.0f);
+    }
+    forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
+        PartialAttention& part = partials[std::size_t(at::get_thread_num())];
+        float* k = threadScratch(std::size_t((3 * ch + termRows + rows) * kBlock));
+        float* kpe = k + ch * kBlock;
+        float* o = kpe + ch * kBlock;
+        float* s = o + ch * kBlock;
+        float* scores = s + termRows * kBlock;
+        // The block's keys [C, cols] (row stride keysLd) and keys + pe.
+        const float* keys = in + j0;
+        std::int64_t keysLd = g.n;
+        if (dense.map || dense.perChannel) {
+            for (std::int64_t c = 0; c < ch; ++c) {
+                const float* x = in + c * g.n + j0;
+                const float* p = g.pe + c * g.n + j0;
+                float* dst = k + c * cols;
+                float* dstPe = kpe + c * cols;
+                if (dense.map) {
+                    const float* d = dense.map + c * g.n + j0;
+                    for (std::int64_t j = 0; j < cols; ++j) {
+                        dst[j] = x[j] + d[j];
+                        dstPe[j] = dst[j] + p[j];
+                    }
+                } else {
+                    const float d = dense.perChannel[c];
+                    for (std::int64_t j = 0; j < cols; ++j) {
+                        dst[j] = x[j] + d;
+                        dstPe[j] = dst[j] + p[j];
+                    }
+                }
+            }
+            keys = k;
+            keysLd = cols;
+        } else {
+            addPe(g, keys, keysLd, j0, cols, kpe);
+        }
+        if (terms) {
+            gemm(false, false, termRows, cols, ch, terms->g.data_ptr<float>(), ch, kpe, cols, false, s, cols);
+            softmaxColumnGroups(s, cols, heads, termRows / heads, cols, terms->g0.data_ptr<float>());
+            gemm(true, false, ch, cols, termRows, terms->pv.data_ptr<float>(), ch, s, cols, false, o, cols);
+            // The new keys: LayerNorm(attention + keys + output bias), written to `out` and, with pe, to kpe.
+            ColumnNorm norm;
+            norm.in = o;
+            norm.ldIn = cols;
+            norm.residual = keys;
+            norm.ldResidual = keysLd;
+            norm.rowBias = terms->outBias;
+            norm.gamma = gamma;
+            norm.beta = beta;
+            norm.out = out + j0;
+            norm.ldOut = g.n;
+            norm.plus = g.pe + j0;
+            norm.ldPlus = g.n;
+            norm.plusOut = kpe;
+            norm.ldPlusOut = cols;
+            layerNormColumns(norm, ch, cols);
+            keys = out + j0;
+            keysLd = g.n;
+        }
+        gemm(false, false, rows, cols, ch, m.data_ptr<float>(), ch, kpe, cols, false, scores, cols);
+        softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), part.z.data(), ch, ch);
+        gemm(false, true, rows, ch, cols, scores, cols, keys, keysLd, true, part.z.data(), ch);
+    });
+    // The threads' shares combined: z = sum_t e^(max_t - max) z_t / sum_t e^(max_t - max) sum_t.
+    torch::Tensor z = torch::zeros({rows, ch});
+    float* zp = z.data_ptr<float>();
+    for (std::int64_t r = 0; r < rows; ++r) {
+        float top = -std::numeric_limits<float>::infinity();
+        for (const auto& p : partials)
+            top = std::max(top, p.max[std::size_t(r)]);
+        double total = 0.0;
+        for (const auto& p : partials) {
+            const float f = std::exp(p.max[std::size_t(r)] - top);
+            total += double(f) * p.sum[std::size_t(r)];
+            for (std::int64_t c = 0; c < ch; ++c)
+                zp[r * ch + c] += f * p.z[std::size_t(r * ch + c)];
+        }
+        for (std::int64_t c = 0; c < ch; ++c)
+            zp[r * ch + c] = float(zp[r * ch + c] / total);
+    }
+    return z;
+}
+
+// Output upscaling and hypernetwork product: masks [K, 4h, 4w] from the final keys [C, N]. A 2x2 transposed
+// convolution of stride 2 is one product per pixel (C_in -> 2 x 2 x C_out); its four sub-pixels (s1) each go
+// through LayerNorm2d and GELU, the second one's four (s2) through GELU, and the hypernetwork vectors reduce those
+// C/8 channels to the K masks, written to their place in the 4x grid.
+void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, const torch::Tensor& hyper, float* masks)
+{
+    const std::string p = "mask_decoder.output_upscaling.";
+    const torch::Tensor& w1 = w.at(p + "0.weight");  // [C, C/4, 2, 2]
+    const torch::Tensor& w3 = w.at(p + "3.weight");  // [C/4, C/8, 2, 2]
+    const std::int64_t ch = g.channels, c1 = w1.size(1), c2 = w3.size(1), k = hyper.size(0);
+    // Rows (sub-pixel, output channel), columns input channels.
+    const torch::Tensor w1s = w1.permute({2, 3, 1, 0}).reshape({4 * c1, ch}).contiguous();
+    const torch::Tensor w3s = w3.permute({2, 3, 1, 0}).reshape({4 * c2, c1}).contiguous();
+    const torch::Tensor b1 = w.at(p + "0.bias").contiguous(), b3 = w.at(p + "3.bias").contiguous();
+    const float* gamma = w.at(p + "1.weight").data_ptr<float>();
+    const float* beta = w.at(p + "1.bias").data_ptr<float>();
+    const std::int64_t outW = 4 * g.w, plane = 16 * g.h * g.w;
+    forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
+        float* u1 = threadScratch(std::size_t((4 * c1 + 4 * c2 + k) * kBlock));
+        float* u2 = u1 + 4 * c1 * kBlock;
+        float* m = u2 + 4 * c2 * kBlock;
+        for (std::int64_t r = 0; r < 4 * c1; ++r)
+            std::fill(u1 + r * cols, u1 + (r + 1) * cols, b1.data_ptr<float>()[r % c1]);
+        gemm(false, false, 4 * c1, cols, ch, w1s.data_ptr<float>(), ch, keys + j0, g.n, true, u1, cols);
+        for (int s1 = 0; s1 < 4; ++s1) {
+            float* x = u1 + s1 * c1 * cols;
+            ColumnNorm norm;
+            norm.in = x;
+            norm.ldIn = cols;
+            norm.gamma = gamma;
+            norm.beta = beta;
+            norm.eps = 1e-6f;
+            norm.out = x;
+            norm.ldOut = cols;
+            layerNormColumns(norm, c1, cols);
+            geluInPlace(x, c1 * cols);
+            for (std::int64_t r = 0; r < 4 * c2; ++r)
+                std::fill(u2 + r * cols, u2 + (r + 1) * cols, b3.data_ptr<float>()[r % c2]);
+            gemm(false, false, 4 * c2, cols, c1, w3s.data_ptr<float>(), c1, x, cols, true, u2, cols);
+            geluInPlace(u2, 4 * c2 * cols);
+            for (int s2 = 0; s2 < 4; ++s2) {
+                combineRows(u2 + s2 * c2 * cols, cols, c2, hyper.data_ptr<float>(), k, cols, m, cols);
+                const std::int64_t dy = 2 * (s1 / 2) + s2 / 2, dx = 2 * (s1 % 2) + s2 % 2;
+                for (std::int64_t j = 0; j < cols; ++j) {
+                    const std::int64_t n = j0 + j, offset = (4 * (n / g.w) + dy) * outW + 4 * (n % g.w) + dx;
+                    for (std::int64_t o = 0; o < k; ++o)
+                        masks[o * plane + offset] = m[o * cols + j];
+                }
+            }
+        }
+    });
+}
+
+}  // namespace
+
+DecoderWeights::DecoderWeights(const Weights& w)
+{
+    c10::InferenceMode inference;
+    const std::string prefix = "mask_decoder.", suffix = ".weight";
+    for (const auto& [key, t] : w.all()) {
+        if (key.compare(0, prefix.size(), prefix) != 0 || key.size() < suffix.size() ||
+            key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0 || t.dim() != 2)
+            continue;
+        const std::string name = key.substr(0, key.size() - suffix.size());
+        // Panels of 32 output columns: [panels, in, 32], zero-padded; the bias padded alike.
+        const std::int64_t out = t.size(0), in = t.size(1), panels = (out + 31) / 32;
+        Layer& l = m_layers[name];
+        const torch::Tensor padded = torch::zeros({panels * 32, in});
+        padded.narrow(0, 0, out).copy_(t);
+        l.panels = padded.view({panels, 32, in}).transpose(1, 2).contiguous();
+        l.bias = torch::zeros({panels * 32});
+        if (w.has(name + ".bias"))
+            l.bias.narrow(0, 0, out).copy_(w.at(name + ".bias"));
+        l.in = in;
+        l.out = out;
+    }
+}
+
+torch::Tensor DecoderWeights::linear(const std::string& p, const torch::Tensor& x) const
+{
+    const auto it = m_layers.find(p);
+    if (it == m_layers.end())
+        throw std::out_of_range("no decoder layer " + p);
+    const Layer& l = it->second;
+    const std::int64_t k = l.in, o = l.out, panels = l.panels.size(0);
+    const torch::Tensor in = x.to(torch::kFloat32).contiguous();
+    if (in.size(-1) != k)
+        throw std::invalid_argument("decoder layer " + p + ": input of " + std::to_string(in.size(-1)) + " values, expected " +
+                                    std::to_string(k));
+    const std::int64_t rows = in.numel() / k;
+    std::vector<std::int64_t> shape = in.sizes().vec();
+    shape.back() = o;
+    torch::Tensor y = torch::empty(shape);
+    // Large layers (the MLPs' 2 MB weights) with their panels shared among the threads; the rest on this one.
+    const auto run = [&](std::int64_t first, std::int64_t last) {
+        smallLinear(in.data_ptr<float>(), rows, k, l.panels.data_ptr<float>(), l.bias.data_ptr<float>(), o, first, last,
+                    y.data_ptr<float>());
+    };
+    if (k * o >= (1 << 16) && at::get_num_threads() > 1)
+        parallelTasks(panels, run);
+    else
+        run(0, panels);
+    return y;
+}
+
+std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWeights& dw, const Config& c,
+                                               const torch::Tensor& embedding, const torch::Tensor& imagePe,
+                                               const Prompt& prompt, bool multimask)
+{
+    if (embedding.size(0) != 1 || !embedding.is_contiguous() || !imagePe.is_contiguous() ||
+        embedding.scalar_type() != torch::kFloat32 || !embedding.device().is_cpu())
+        throw std::invalid_argument("the SAM decoder takes one contiguous float32 CPU embedding");
+   
+    const auto [sparse, dense] = encodePrompt(w, c, prompt);
+    if (sparse.size(0) != 1)
+        throw std::invalid_argument("the SAM decoder takes one prompt at a time");
+    const int heads = c.decoderHeads;
+    const std::string layer = "mask_decoder.transformer.layers.";
+    // Tokens: IoU token, mask tokens, prompt tokens; they are also the queries' positional encoding.
+    const torch::Tensor tokens = torch::cat({w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight"),
+                                             sparse[0].to(torch::kFloat32)}, 0);
+    const ImageGrid g{embedding.size(1), embedding.size(2) * embedding.size(3), embedding.size(2), embedding.size(3),
+                      imagePe.data_ptr<float>()};
+    // The first keys: the embedding plus the dense prompt embedding.
+    const bool perChannel = dense.stride(2) == 0 && dense.stride(3) == 0;
+    const torch::Tensor denseValues = perChannel ? dense[0].select(1, 0).select(1, 0).contiguous() : dense[0].contiguous();
+    Dense firstDense;
+    (perChannel ? firstDense.perChannel : firstDense.map) = denseValues.data_ptr<float>();
+    // The final attention only for the tokens whose outputs are used: the IoU token and the returned masks' tokens
+    // (1..3 with multimask, else 0). Each token's attention and LayerNorm are its own.
+    const int first = multimask ? 1 : 0, count = multimask ? c.maskTokens - 1 : 1;
+    std::vector<std::int64_t> wanted{0};
+    for (int t = first; t < first + count; ++t)
+        wanted.push_back(1 + t);
+    const torch::Tensor wantedRows = torch::tensor(wanted);
+    const std::string finalAttn = "mask_decoder.transformer.final_attn_token_to_image";
+    torch::Tensor queries = selfAttentionBlock(w, dw, layer + "0", 0, tokens, tokens, heads);
+    torch::Tensor z = imagePass(g, embedding.data_ptr<float>(), firstDense, nullptr, heads, nullptr, nullptr, nullptr,
+                                tokenToImageQueries(w, dw, layer + "0.cross_attn_token_to_image", queries + tokens, heads));
+    torch::Tensor keys = torch::empty({g.channels, g.n}), next = torch::empty({g.channels, g.n});
+    for (int i = 0; i < c.decoderDepth; ++i) {
+        const std::string p = layer + std::to_string(i);
+        queries = layerNorm(w, p + ".norm2", queries + tokenToImageOutput(w, dw, p + ".cross_attn_token_to_image", z, heads), 1e-5);
+        const torch::Tensor mlp = dw.linear(p + ".mlp.lin2", torch::relu(dw.linear(p + ".mlp.lin1", queries)));
+        queries = layerNorm(w, p + ".norm3", queries + mlp, 1e-5);
+        const ImageToToken terms = imageToTokenTerms(w, dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads);
+        // The next token-to-image attention's queries are known now: image-to-token attention changes only the image
+        // tokens. So one pass over the image does both.
+        torch::Tensor m;
+        if (i + 1 < c.decoderDepth) {
+            const std::string pn = layer + std::to_string(i + 1);
+            queries = selfAttentionBlock(w, dw, pn, i + 1, queries, tokens, heads);
+            m = tokenToImageQueries(w, dw, pn + ".cross_attn_token_to_image", queries + tokens, heads);
+        } else {
+            m = tokenToImageQueries(w, dw, finalAttn, (queries + tokens).index_select(0, wantedRows), heads);
+        }
+        z = imagePass(g, i == 0 ? embedding.data_ptr<float>() : keys.data_ptr<float>(), i == 0 ? firstDense : Dense{},
+                      &terms, heads, w.at(p + ".norm4.weight").data_ptr<float>(), w.at(p + ".norm4.bias").data_ptr<float>(),
+                      next.data_ptr<float>(), m);
+        std::swap(keys, next);
+    }
+    const torch::Tensor out = layerNorm(w, "mask_decoder.transformer.norm_final_attn",
+                                        queries.index_select(0, wantedRows) + tokenToImageOutput(w, dw, finalAttn, z, heads), 1e-5);
+    std::vector<torch::Tensor> hyper;
+    for (int t = 0; t < count; ++t)
+        hyper.push_back(mlpRelu(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t), out[1 + t], 3));
+   
+    torch::Tensor masks = torch::empty({1, count, 4 * g.h, 4 * g.w});
+    upscaleAndMask(w, g, keys.data_ptr<float>(), torch::stack(hyper, 0).contiguous(), masks.data_ptr<float>());
+   
+    const torch::Tensor iou = mlpRelu(dw, "mask_decoder.iou_prediction_head", out[0], c.iouHeadDepth);
+   
+    return {masks, iou.narrow(0, first, count).unsqueeze(0)};
+}
+
+}  // namespace camsight::ml::sam
