@@ -5,6 +5,8 @@
 
 // Std
 #include <algorithm>
+#include <cstddef>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -64,36 +66,75 @@ MaskResampler::MaskResampler(int lowH, int lowW, int midH, int midW, int keepH, 
                                     std::to_string(outH) + "x" + std::to_string(outW) + ")");
     m_rows = axis(lowH, midH, keepH, outH);
     m_cols = axis(lowW, midW, keepW, outW);
+    m_rowTaps = tapsUsed(m_rows);
+    m_colTaps = tapsUsed(m_cols);
+    m_firstLowRow = lowH;
+    for (std::size_t o = 0; o < m_rows.size(); o += kTaps)
+        for (int t = 0; t < m_rowTaps; ++t) {
+            m_firstLowRow = std::min(m_firstLowRow, int(m_rows[o + std::size_t(t)].index));
+            m_endLowRow = std::max(m_endLowRow, int(m_rows[o + std::size_t(t)].index) + 1);
+        }
 }
+
+int MaskResampler::tapsUsed(const std::vector<Tap>& taps)
+{
+    for (std::size_t o = 0; o < taps.size(); o += kTaps)
+        if (taps[o + 2].weight != 0.0f || taps[o + 3].weight != 0.0f)
+            return kTaps;
+    return 2;
+}
+
+namespace {
+
+// One output value from Taps taps of `src` (a weighted sum; the compiler unrolls it).
+template <int Taps, class Tap>
+inline float tapSum(const Tap* t, const float* src)
+{
+    float v = t[0].weight * src[t[0].index];
+    for (int i = 1; i < Taps; ++i)
+        v += t[i].weight * src[t[i].index];
+    return v;
+}
+
+}  // namespace
 
 void MaskResampler::apply(const float* low, float* out, std::uint8_t* mask, float threshold) const
 {
     const std::int64_t outH = outHeight(), outW = outWidth();
-    // Columns first: every low-resolution row resampled to the output width.
-    std::vector<float> rows(std::size_t(m_lowH) * std::size_t(outW));
-    at::parallel_for(0, m_lowH, 16, [&](std::int64_t r0, std::int64_t r1) {
+    // Columns first: every low-resolution row that an output row reads, resampled to the output width.
+    // (Not zero-filled: every row in [m_firstLowRow, m_endLowRow) is written before it is read.)
+    const std::unique_ptr<float[]> buffer(new float[std::size_t(m_endLowRow - m_firstLowRow) * std::size_t(outW)]);
+    float* const rows = buffer.get() - std::ptrdiff_t(m_firstLowRow) * outW;  // indexed by low-resolution row
+    at::parallel_for(m_firstLowRow, m_endLowRow, 16, [&](std::int64_t r0, std::int64_t r1) {
         for (std::int64_t r = r0; r < r1; ++r) {
             const float* __restrict src = low + r * m_lowW;
-            float* __restrict dst = rows.data() + r * outW;
-            for (std::int64_t x = 0; x < outW; ++x) {
-                const Tap* t = &m_cols[std::size_t(x) * kTaps];
-                dst[x] = t[0].weight * src[t[0].index] + t[1].weight * src[t[1].index] + t[2].weight * src[t[2].index] +
-                         t[3].weight * src[t[3].index];
-            }
+            float* __restrict dst = rows + r * outW;
+            if (m_colTaps == 2)
+                for (std::int64_t x = 0; x < outW; ++x)
+                    dst[x] = tapSum<2>(&m_cols[std::size_t(x) * kTaps], src);
+            else
+                for (std::int64_t x = 0; x < outW; ++x)
+                    dst[x] = tapSum<4>(&m_cols[std::size_t(x) * kTaps], src);
         }
     });
-    // Then rows: each output row a weighted sum of four of those (contiguous, vectorised along x).
+    // Then rows: each output row a weighted sum of two or four of those (contiguous, vectorised along x).
     at::parallel_for(0, outH, 16, [&](std::int64_t y0, std::int64_t y1) {
         for (std::int64_t y = y0; y < y1; ++y) {
             const Tap* t = &m_rows[std::size_t(y) * kTaps];
-            const float* __restrict a = rows.data() + std::size_t(t[0].index) * outW;
-            const float* __restrict b = rows.data() + std::size_t(t[1].index) * outW;
-            const float* __restrict c = rows.data() + std::size_t(t[2].index) * outW;
-            const float* __restrict d = rows.data() + std::size_t(t[3].index) * outW;
-            const float wa = t[0].weight, wb = t[1].weight, wc = t[2].weight, wd = t[3].weight;
+            const float* __restrict a = rows + std::ptrdiff_t(t[0].index) * outW;
+            const float* __restrict b = rows + std::ptrdiff_t(t[1].index) * outW;
+            const float wa = t[0].weight, wb = t[1].weight;
             float* __restrict dst = out + y * outW;
-            for (std::int64_t x = 0; x < outW; ++x)
-                dst[x] = wa * a[x] + wb * b[x] + wc * c[x] + wd * d[x];
+            if (m_rowTaps == 2) {
+                for (std::int64_t x = 0; x < outW; ++x)
+                    dst[x] = wa * a[x] + wb * b[x];
+            } else {
+                const float* __restrict c = rows + std::ptrdiff_t(t[2].index) * outW;
+                const float* __restrict d = rows + std::ptrdiff_t(t[3].index) * outW;
+                const float wc = t[2].weight, wd = t[3].weight;
+                for (std::int64_t x = 0; x < outW; ++x)
+                    dst[x] = wa * a[x] + wb * b[x] + wc * c[x] + wd * d[x];
+            }
             if (mask) {
                 std::uint8_t* __restrict m = mask + y * outW;
                 for (std::int64_t x = 0; x < outW; ++x)

@@ -32,9 +32,13 @@ private:
         float weight;
     };
     static std::vector<Tap> axis(int low, int mid, int keep, int out);
+    static int tapsUsed(const std::vector<Tap>& taps);
 
     int m_lowH, m_lowW;
     std::vector<Tap> m_rows, m_cols;  ///< kTaps per output row / column
+    int m_rowTaps = kTaps, m_colTaps = kTaps;  ///< 2 where the last two taps of every row / column weigh 0 (the chain
+                                               ///< with an identity last resize: the image kept its input size)
+    int m_firstLowRow = 0, m_endLowRow = 0;    ///< the low-resolution rows the output rows read
 };
 
 }  // namespace camsight::ml
