@@ -561,33 +561,42 @@ namespace camsight::ml {
 namespace {
 
 // smallLinear's panel `panel` (32 columns) for up to 8 rows (missing rows repeat the last one; their results are
-// dropped), into y[r][0..width).
+// dropped), into y[r][0..width). Float products summed in runs of 32 inputs, the runs' sums added in double: the
+// decoder's prompt tokens go through ~20 of these products in a row, and on sharp (random-weight) attention one
+// float sum over up to 2,048 inputs moved the logits measurably (bench_sam's float64 comparison).
+typedef float Vec8f __attribute__((vector_size(32), aligned(4), may_alias));
+typedef double Vec8d __attribute__((vector_size(64), aligned(8), may_alias));
+
 __attribute__((always_inline)) inline void smallLinearPanel(const float* const* x, int rows, std::int64_t k,
                                                            const float* panel, const float* bias, int width,
                                                            float* const* y)
 {
-    Vec16 acc[8][2];
-    for (int r = 0; r < 8; ++r)
-        for (int v = 0; v < 2; ++v)
-            acc[r][v] = *reinterpret_cast<const Vec16*>(bias + 16 * v);
-    for (std::int64_t i = 0; i < k; ++i) {
-        const Vec16 w0 = *reinterpret_cast<const Vec16*>(panel + i * 32);
-        const Vec16 w1 = *reinterpret_cast<const Vec16*>(panel + i * 32 + 16);
-        for (int r = 0; r < 8; ++r) {
-            acc[r][0] += x[r][i] * w0;
-            acc[r][1] += x[r][i] * w1;
+    Vec8d total[8][4] = {};
+    for (std::int64_t i0 = 0; i0 < k; i0 += 32) {
+        const std::int64_t i1 = std::min<std::int64_t>(k, i0 + 32);
+        Vec16 acc[8][2] = {};
+        for (std::int64_t i = i0; i < i1; ++i) {
+            const Vec16 w0 = *reinterpret_cast<const Vec16*>(panel + i * 32);
+            const Vec16 w1 = *reinterpret_cast<const Vec16*>(panel + i * 32 + 16);
+            for (int r = 0; r < 8; ++r) {
+                acc[r][0] += x[r][i] * w0;
+                acc[r][1] += x[r][i] * w1;
+            }
         }
+        for (int r = 0; r < 8; ++r)
+            for (int v = 0; v < 2; ++v) {
+                float part[16];
+                *reinterpret_cast<Vec16*>(part) = acc[r][v];
+                total[r][2 * v] += __builtin_convertvector(*reinterpret_cast<const Vec8f*>(part), Vec8d);
+                total[r][2 * v + 1] += __builtin_convertvector(*reinterpret_cast<const Vec8f*>(part + 8), Vec8d);
+            }
     }
     for (int r = 0; r < rows; ++r) {
-        if (width == 32) {
-            *reinterpret_cast<Vec16*>(y[r]) = acc[r][0];
-            *reinterpret_cast<Vec16*>(y[r] + 16) = acc[r][1];
-        } else {
-            float rest[32];
-            *reinterpret_cast<Vec16*>(rest) = acc[r][0];
-            *reinterpret_cast<Vec16*>(rest + 16) = acc[r][1];
-            std::copy(rest, rest + width, y[r]);
-        }
+        float out[32];
+        for (int v = 0; v < 4; ++v)
+            *reinterpret_cast<Vec8f*>(out + 8 * v) = __builtin_convertvector(
+                total[r][v] + __builtin_convertvector(*reinterpret_cast<const Vec8f*>(bias + 8 * v), Vec8d), Vec8f);
+        std::copy(out, out + width, y[r]);
     }
 }
 

@@ -2,31 +2,6 @@
 
 namespace camsight::ml {
 
-torch::Tensor parallelMm(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias)
-{
-    const std::int64_t m = a.size(0), n = b.size(1);
-    torch::Tensor out = torch::empty({m, n}, a.options());
-    const torch::Tensor fullBias = bias.defined() ? bias.expand({m, n}) : torch::Tensor();
-    const std::int64_t blocks = std::max<std::int64_t>(1, at::get_num_threads());
-    const bool byRows = m >= n;
-    const std::int64_t total = byRows ? m : n;
-    parallelTasks(blocks, [&](std::int64_t first, std::int64_t last) {
-        for (std::int64_t i = first; i < last; ++i) {
-            const std::int64_t begin = total * i / blocks, size = total * (i + 1) / blocks - begin;
-            if (size == 0)
-                continue;
-            torch::Tensor o = out.narrow(byRows ? 0 : 1, begin, size);
-            const torch::Tensor x = byRows ? a.narrow(0, begin, size) : a;
-            const torch::Tensor y = byRows ? b : b.narrow(1, begin, size);
-            if (fullBias.defined())
-                at::addmm_out(o, fullBias.narrow(byRows ? 0 : 1, begin, size), x, y);
-            else
-                at::mm_out(o, x, y);
-        }
-    });
-    return out;
-}
-
 torch::Tensor parallelLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                              const torch::Tensor& residual)
 {

@@ -93,8 +93,8 @@ void softmaxRowsOnline(float* s, std::int64_t ld, std::int64_t rows, std::int64_
 /// y [rows, o] = x [rows, k] W^T + bias for the weights packed as panels of 32 output columns, panel p holding
 /// [k, 32] (W^T's columns 32 p .. 32 p + 31, zero past o), and `bias` padded to whole panels: output panels
 /// [p0, p1) only (the caller shares them out among threads). For a few rows (the SAM decoder's prompt tokens: BLAS ran
-/// a 7 x 256 x 2048 product at ~30 GFLOP/s, repacking the weights every call): eight rows at a time, so each panel
-/// is read once, front to back.
+/// a 7 x 256 x 2048 product at ~30 GFLOP/s, repacking the weights every call): eight rows at a time against a panel
+/// read front to back; float products summed in runs of 32 inputs, the runs in double.
 void smallLinear(const float* x, std::int64_t rows, std::int64_t k, const float* panels, const float* bias,
                  std::int64_t o, std::int64_t p0, std::int64_t p1, float* y);
 

@@ -26,10 +26,6 @@ void parallelTasks(std::int64_t count, const Fn& fn)
     });
 }
 
-/// a [M, K] x b [K, N] (+ bias, broadcast to [M, N]) as blocks of rows (M >= N) or of columns, one block per intra-op
-/// thread, each one BLAS call: medium products (a few hundred MFLOP, the SAM decoder's) use every core.
-torch::Tensor parallelMm(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias = {});
-
 /// residual + x [M, K] weight^T (+ bias [N]) for weight [N, K], in blocks of at most 1024 rows on the intra-op
 /// threads, each block one single-threaded BLAS call: the residual and bias enter the block's accumulator while it
 /// is in cache. `bias` and `residual` ([M, N]) may be undefined. For large products inside work that runs on the
