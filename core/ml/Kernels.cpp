@@ -621,3 +621,30 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void smallLinear(
 }
 
 }  // namespace camsight::ml
+
+namespace camsight::ml {
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void fourierBlock(
+    const float* sinA, const float* cosA, const float* sinB, const float* cosB, std::int64_t half, std::int64_t h,
+    std::int64_t w, std::int64_t n0, std::int64_t cols, float* out)
+{
+    for (std::int64_t c = 0; c < half; ++c) {
+        float* __restrict s = out + c * cols;
+        float* __restrict co = out + (half + c) * cols;
+        for (std::int64_t n = n0; n < n0 + cols;) {
+            const std::int64_t i = n / w, j = n % w, run = std::min(w - j, n0 + cols - n);
+            const float sb = sinB[c * h + i], cb = cosB[c * h + i];
+            const float* __restrict sa = sinA + c * w + j;
+            const float* __restrict ca = cosA + c * w + j;
+            float* __restrict so = s + (n - n0);
+            float* __restrict cout = co + (n - n0);
+            for (std::int64_t t = 0; t < run; ++t) {
+                so[t] = sa[t] * cb + ca[t] * sb;
+                cout[t] = ca[t] * cb - sa[t] * sb;
+            }
+            n += run;
+        }
+    }
+}
+
+}  // namespace camsight::ml

@@ -41,13 +41,11 @@ void requireRgb(const SamImage& image, const char* model)
 struct SamModel::Impl {
     sam::Weights weights;
     sam::Config config;
-    torch::Tensor imagePe;  ///< the decoder's dense positional encoding [1, C, 64, 64]: the same for every image
     sam::DecoderWeights decoder;
     Impl(sam::Weights w, sam::Config c)
         : weights(std::move(w)),
           config(std::move(c)),
-          imagePe(sam::densePositionalEncoding(weights, config)),
-          decoder(weights)
+          decoder(weights, config)
     {
     }
 
@@ -195,7 +193,7 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
                                         prompts.maskInput.shapeString());
         p.maskInput = toTensor(prompts.maskInput).reshape({1, 1, 256, 256});
     }
-    const auto [low, iou] = sam::decode(m_impl->weights, m_impl->decoder, c, viewTensor(e.features), m_impl->imagePe, p, prompts.multimask);
+    const auto [low, iou] = sam::decode(m_impl->weights, m_impl->decoder, c, viewTensor(e.features), p, prompts.multimask);
     RECORD_FUNCTION("camsight::postprocess_masks", std::vector<c10::IValue>());  // a named scope in profiles
     const std::int64_t k = low.size(1), plane = std::int64_t(e.originalHeight) * e.originalWidth;
     SamResult r;
@@ -249,7 +247,7 @@ void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoin
         sam::Prompt p;
         p.points = torch::tensor({static_cast<float>(points[i].x * sx), static_cast<float>(points[i].y * sy)}).reshape({1, 1, 2});
         p.labels = torch::ones({1, 1});
-        const auto [low, iou] = sam::decode(m_impl->weights, m_impl->decoder, c, features, m_impl->imagePe, p, true);
+        const auto [low, iou] = sam::decode(m_impl->weights, m_impl->decoder, c, features, p, true);
         const torch::Tensor lowC = low.contiguous(), ious = iou.to(torch::kFloat32).contiguous();
         const std::int64_t lowPlane = low.size(2) * low.size(3);
         for (std::int64_t k = 0; k < low.size(1); ++k) {

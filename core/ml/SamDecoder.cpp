@@ -71,18 +71,25 @@ void forBlocks(std::int64_t n, const Fn& fn)
     });
 }
 
-// The image tokens' side of the decoder: [C, N] maps, row-major.
+// The image tokens' side of the decoder: [C, N] maps, row-major, on an h x w grid.
 struct ImageGrid {
     std::int64_t channels, n, h, w;
-    const float* pe;  // the dense positional encoding [C, N]
+    const DecoderWeights* weights;  // for the positional encoding's tables
 };
 
-// A block of keys x [C, cols] (row stride ld) + pe[:, j0 : j0 + cols], into a [C, cols] block.
-void addPe(const ImageGrid& g, const float* x, std::int64_t ld, std::int64_t j0, std::int64_t cols, float* out)
+// The dense positional encoding of the block's pixels, [C, cols].
+void positionalBlock(const ImageGrid& g, std::int64_t j0, std::int64_t cols, float* out)
+{
+    const DecoderWeights& d = *g.weights;
+    fourierBlock(d.peSinX(), d.peCosX(), d.peSinY(), d.peCosY(), g.channels / 2, g.h, g.w, j0, cols, out);
+}
+
+// A block of keys x [C, cols] (row stride ld) + its positional encoding pe [C, cols], into out [C, cols].
+void addPe(const ImageGrid& g, const float* x, std::int64_t ld, const float* pe, std::int64_t cols, float* out)
 {
     for (std::int64_t c = 0; c < g.channels; ++c) {
         const float* a = x + c * ld;
-        const float* p = g.pe + c * g.n + j0;
+        const float* p = pe + c * cols;
         float* o = out + c * cols;
         for (std::int64_t j = 0; j < cols; ++j)
             o[j] = a[j] + p[j];
@@ -196,7 +203,7 @@ struct PartialAttention {
 
 // One pass over the image columns, block by block. The pass's keys are `in` (plus `dense` for the first layer's).
 // With `terms` (a layer's image-to-token attention), the keys first become LayerNorm(keys + that attention), written
-// to `out`. Then, on those keys while they are in cache, the token-to-image attention of the queries m over
+// to `out` (which may be `in`: a block reads only its own columns, before it writes them). Then, on those keys while they are in cache, the token-to-image attention of the queries m over
 // keys + pe, with the keys as values: returns z = softmax(m (keys + pe)) keys^T [rows of m, C]. So each attention
 // over the image is one read of the maps, and the softmax over all N pixels needs no second pass.
 torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense, const ImageToToken* terms,
@@ -211,18 +218,20 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
     }
     forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
         PartialAttention& part = partials[std::size_t(at::get_thread_num())];
-        float* k = threadScratch(std::size_t((3 * ch + termRows + rows) * kBlock));
+        float* k = threadScratch(std::size_t((4 * ch + termRows + rows) * kBlock));
+        float* pe = k + 3 * ch * kBlock + (termRows + rows) * kBlock;
         float* kpe = k + ch * kBlock;
         float* o = kpe + ch * kBlock;
         float* s = o + ch * kBlock;
         float* scores = s + termRows * kBlock;
         // The block's keys [C, cols] (row stride keysLd) and keys + pe.
+        positionalBlock(g, j0, cols, pe);
         const float* keys = in + j0;
         std::int64_t keysLd = g.n;
         if (dense.map || dense.perChannel) {
             for (std::int64_t c = 0; c < ch; ++c) {
                 const float* x = in + c * g.n + j0;
-                const float* p = g.pe + c * g.n + j0;
+                const float* p = pe + c * cols;
                 float* dst = k + c * cols;
                 float* dstPe = kpe + c * cols;
                 if (dense.map) {
@@ -242,7 +251,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             keys = k;
             keysLd = cols;
         } else {
-            addPe(g, keys, keysLd, j0, cols, kpe);
+            addPe(g, keys, keysLd, pe, cols, kpe);
         }
         if (terms) {
             gemm(false, false, termRows, cols, ch, terms->g.data_ptr<float>(), ch, kpe, cols, false, s, cols);
@@ -259,8 +268,8 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             norm.beta = beta;
             norm.out = out + j0;
             norm.ldOut = g.n;
-            norm.plus = g.pe + j0;
-            norm.ldPlus = g.n;
+            norm.plus = pe;
+            norm.ldPlus = cols;
             norm.plusOut = kpe;
             norm.ldPlusOut = cols;
             layerNormColumns(norm, ch, cols);
@@ -346,9 +355,22 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
 
 }  // namespace
 
-DecoderWeights::DecoderWeights(const Weights& w)
+DecoderWeights::DecoderWeights(const Weights& w, const Config& c)
 {
     c10::InferenceMode inference;
+    // The dense positional encoding's per-axis tables: pixel (i, j) of the h x w grid has the coordinates
+    // x = (j + 0.5) / w, y = (i + 0.5) / h, and channel c the angle a_c(j) + b_c(i) with a_c = 2 pi (2x - 1) G[0][c],
+    // b_c = 2 pi (2y - 1) G[1][c] (PositionEmbeddingRandom). In double; the products in fourierBlock are float.
+    m_gridH = m_gridW = c.imageSize / c.patchSize;
+    const torch::Tensor gauss = w.at("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix").to(torch::kDouble);
+    const auto axis = [&](std::int64_t size, int row, torch::Tensor& sines, torch::Tensor& cosines) {
+        const torch::Tensor u = (torch::arange(size, torch::kDouble) + 0.5) / double(size) * 2.0 - 1.0;  // [size]
+        const torch::Tensor angle = 2.0 * M_PI * gauss[row].unsqueeze(1) * u.unsqueeze(0);              // [half, size]
+        sines = torch::sin(angle).to(torch::kFloat32).contiguous();
+        cosines = torch::cos(angle).to(torch::kFloat32).contiguous();
+    };
+    axis(m_gridW, 0, m_sinX, m_cosX);
+    axis(m_gridH, 1, m_sinY, m_cosY);
     const std::string prefix = "mask_decoder.", suffix = ".weight";
     for (const auto& [key, t] : w.all()) {
         if (key.compare(0, prefix.size(), prefix) != 0 || key.size() < suffix.size() ||
@@ -397,11 +419,10 @@ torch::Tensor DecoderWeights::linear(const std::string& p, const torch::Tensor& 
 }
 
 std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWeights& dw, const Config& c,
-                                               const torch::Tensor& embedding, const torch::Tensor& imagePe,
-                                               const Prompt& prompt, bool multimask)
+                                               const torch::Tensor& embedding, const Prompt& prompt, bool multimask)
 {
-    if (embedding.size(0) != 1 || !embedding.is_contiguous() || !imagePe.is_contiguous() ||
-        embedding.scalar_type() != torch::kFloat32 || !embedding.device().is_cpu())
+    if (embedding.size(0) != 1 || !embedding.is_contiguous() || embedding.scalar_type() != torch::kFloat32 ||
+        !embedding.device().is_cpu() || embedding.size(2) != dw.gridHeight() || embedding.size(3) != dw.gridWidth())
         throw std::invalid_argument("the SAM decoder takes one contiguous float32 CPU embedding");
    
     const auto [sparse, dense] = encodePrompt(w, c, prompt);
@@ -412,8 +433,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     // Tokens: IoU token, mask tokens, prompt tokens; they are also the queries' positional encoding.
     const torch::Tensor tokens = torch::cat({w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight"),
                                              sparse[0].to(torch::kFloat32)}, 0);
-    const ImageGrid g{embedding.size(1), embedding.size(2) * embedding.size(3), embedding.size(2), embedding.size(3),
-                      imagePe.data_ptr<float>()};
+    const ImageGrid g{embedding.size(1), embedding.size(2) * embedding.size(3), embedding.size(2), embedding.size(3), &dw};
     // The first keys: the embedding plus the dense prompt embedding.
     const bool perChannel = dense.stride(2) == 0 && dense.stride(3) == 0;
     const torch::Tensor denseValues = perChannel ? dense[0].select(1, 0).select(1, 0).contiguous() : dense[0].contiguous();
@@ -430,7 +450,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     torch::Tensor queries = selfAttentionBlock(w, dw, layer + "0", 0, tokens, tokens, heads);
     torch::Tensor z = imagePass(g, embedding.data_ptr<float>(), firstDense, nullptr, heads, nullptr, nullptr, nullptr,
                                 tokenToImageQueries(w, dw, layer + "0.cross_attn_token_to_image", queries + tokens, heads));
-    torch::Tensor keys = torch::empty({g.channels, g.n}), next = torch::empty({g.channels, g.n});
+    torch::Tensor keys = torch::empty({g.channels, g.n});  // updated in place by each layer's pass
     for (int i = 0; i < c.decoderDepth; ++i) {
         const std::string p = layer + std::to_string(i);
         queries = layerNorm(w, p + ".norm2", queries + tokenToImageOutput(w, dw, p + ".cross_attn_token_to_image", z, heads), 1e-5);
@@ -449,8 +469,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
         }
         z = imagePass(g, i == 0 ? embedding.data_ptr<float>() : keys.data_ptr<float>(), i == 0 ? firstDense : Dense{},
                       &terms, heads, w.at(p + ".norm4.weight").data_ptr<float>(), w.at(p + ".norm4.bias").data_ptr<float>(),
-                      next.data_ptr<float>(), m);
-        std::swap(keys, next);
+                      keys.data_ptr<float>(), m);
     }
     const torch::Tensor out = layerNorm(w, "mask_decoder.transformer.norm_final_attn",
                                         queries.index_select(0, wantedRows) + tokenToImageOutput(w, dw, finalAttn, z, heads), 1e-5);

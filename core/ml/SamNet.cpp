@@ -43,14 +43,6 @@ torch::Tensor coordsPe(const Weights& w, const Config& c, torch::Tensor coords)
     return fourier(w, coords.to(torch::kFloat32));
 }
 
-torch::Tensor densePe(const Weights& w, std::int64_t h, std::int64_t wd)
-{
-    const torch::Tensor grid = torch::ones({h, wd});
-    const torch::Tensor y = (grid.cumsum(0) - 0.5) / double(h);
-    const torch::Tensor x = (grid.cumsum(1) - 0.5) / double(wd);
-    return fourier(w, torch::stack({x, y}, -1)).permute({2, 0, 1}).unsqueeze(0);  // [1, C, h, w]
-}
-
 }  // namespace
 
 // ---- Prompt encoder -------------------------------------------------------------------------------------------------
@@ -349,13 +341,6 @@ void checkKeys(const Weights& w, const Config& c)
     for (const auto& [key, t] : w.all())
         if (!wanted.count(key))
             throw CheckpointError(w.file() + ": unexpected key '" + key + "' " + shapeText(shapeOf(t)) + " for " + c.variant);
-}
-
-torch::Tensor densePositionalEncoding(const Weights& w, const Config& c)
-{
-    c10::InferenceMode inference;
-    const std::int64_t side = c.imageSize / c.patchSize;
-    return densePe(w, side, side).contiguous();
 }
 
 }  // namespace camsight::ml::sam

@@ -98,6 +98,12 @@ void softmaxRowsOnline(float* s, std::int64_t ld, std::int64_t rows, std::int64_
 void smallLinear(const float* x, std::int64_t rows, std::int64_t k, const float* panels, const float* bias,
                  std::int64_t o, std::int64_t p0, std::int64_t p1, float* y);
 
+/// SAM's dense positional encoding for the pixels [n0, n0 + cols) of an h x w grid (n = i w + j), as a block
+/// [2 half, cols]: rows c < half sin(a_c(j) + b_c(i)), rows half + c cos(a_c(j) + b_c(i)), from the per-axis tables
+/// sinA, cosA [half, w] and sinB, cosB [half, h] (sin(a + b) = sin a cos b + cos a sin b): the 4 MB map is never read.
+void fourierBlock(const float* sinA, const float* cosA, const float* sinB, const float* cosB, std::int64_t half,
+                  std::int64_t h, std::int64_t w, std::int64_t n0, std::int64_t cols, float* out);
+
 inline std::int64_t paddedTokens(std::int64_t n) { return (n + 31) / 32 * 32; }
 inline std::int64_t windowAttentionScratch(std::int64_t n, std::int64_t kd) { return (kd + 4) * paddedTokens(n); }
 

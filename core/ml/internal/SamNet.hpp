@@ -63,23 +63,28 @@ struct Prompt {
     torch::Tensor maskInput;  ///< [1, 1, 256, 256] logits, or undefined
 };
 
-/// The dense positional encoding of the image-embedding grid [1, C, 64, 64], contiguous (fixed by the weights:
-/// compute it once).
-torch::Tensor densePositionalEncoding(const Weights& w, const Config& c);
-
 /// The prompt encoder: sparse embeddings [B, T, C] (points with a padding point when there is no box, box corners)
 /// and the dense embedding [B, C, 64, 64] (the mask input's, or no_mask_embed expanded without copying).
 std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Config& c, const Prompt& p);
 
-/// The mask decoder's linear layers laid out for decode(): each weight transposed and cut into panels of 32 output
-/// columns, so that a product with a handful of prompt tokens reads it once, front to back (smallLinear). Made once
-/// per model.
+/// The mask decoder's weights laid out for decode(): each linear layer's weight transposed and cut into panels of 32
+/// output columns, so that a product with a handful of prompt tokens reads it once, front to back (smallLinear); and
+/// the dense positional encoding as per-axis sine and cosine tables, from which each block of pixels makes its own
+/// (the 4 MB map read in every pass cost ~1 ms per click). Made once per model.
 class DecoderWeights {
 public:
-    explicit DecoderWeights(const Weights& w);
+    DecoderWeights(const Weights& w, const Config& c);
     /// x [T, in] or [in] (float32, contiguous) times the weight of linear layer `p` (a "mask_decoder." key without
     /// ".weight"), plus its bias: [T, out] or [out].
     torch::Tensor linear(const std::string& p, const torch::Tensor& x) const;
+
+    /// The dense positional encoding's tables per axis of the embedding grid (fourierBlock): [C/2, w] and [C/2, h].
+    const float* peSinX() const { return m_sinX.data_ptr<float>(); }
+    const float* peCosX() const { return m_cosX.data_ptr<float>(); }
+    const float* peSinY() const { return m_sinY.data_ptr<float>(); }
+    const float* peCosY() const { return m_cosY.data_ptr<float>(); }
+    std::int64_t gridHeight() const { return m_gridH; }
+    std::int64_t gridWidth() const { return m_gridW; }
 
 private:
     struct Layer {
@@ -87,13 +92,13 @@ private:
         std::int64_t in = 0, out = 0;
     };
     std::map<std::string, Layer> m_layers;
+    torch::Tensor m_sinX, m_cosX, m_sinY, m_cosY;
+    std::int64_t m_gridH = 0, m_gridW = 0;
 };
 
 /// Mask decoder output for one prompt (batch 1): low-resolution logits [1, K, 256, 256] and IoU predictions [1, K]
-/// (K = 3 with multimask, else 1). `embedding` is [1, C, h, w] and `imagePe` densePositionalEncoding(w, c), both
-/// contiguous. On the CPU, float32 (SamDecoder.cpp).
+/// (K = 3 with multimask, else 1). `embedding` is [1, C, h, w], contiguous. On the CPU, float32 (SamDecoder.cpp).
 std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWeights& dw, const Config& c,
-                                               const torch::Tensor& embedding, const torch::Tensor& imagePe,
-                                               const Prompt& prompt, bool multimask);
+                                               const torch::Tensor& embedding, const Prompt& prompt, bool multimask);
 
 }  // namespace camsight::ml::sam
