@@ -158,6 +158,13 @@ void requireOwnEmbedding(const SamEmbedding& e, const sam::Config& c)
 
 SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) const
 {
+    SamResult r;
+    decode(e, prompts, r);
+    return r;
+}
+
+void SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts, SamResult& r) const
+{
     const sam::Config& c = m_impl->config;
     requireOwnEmbedding(e, c);
     if (prompts.points.empty() && !prompts.box)
@@ -196,17 +203,26 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
     const auto [low, iou] = sam::decode(m_impl->weights, m_impl->decoder, c, viewTensor(e.features), p, prompts.multimask);
     RECORD_FUNCTION("camsight::postprocess_masks", std::vector<c10::IValue>());  // a named scope in profiles
     const std::int64_t k = low.size(1), plane = std::int64_t(e.originalHeight) * e.originalWidth;
-    SamResult r;
-    r.lowResLogits = toArray(low[0]);
-    r.iou = toArray(iou[0]);
-    r.logits = FloatArray({k, e.originalHeight, e.originalWidth});
+    // Into r's own buffers: resize() keeps them when the sizes repeat (click after click on one image), so nothing is
+    // allocated or zero-filled again (three 1024 x 768 masks are 12 MB); every element is written below. Nothing
+    // above touched r, so a decode that throws leaves the previous result as it was.
+    const auto reshape = [](FloatArray& a, std::vector<std::int64_t> shape) {
+        a.shape = std::move(shape);
+        a.data.resize(a.count());
+    };
+    const torch::Tensor lowC = low[0].contiguous(), iouC = iou[0].to(torch::kFloat32).contiguous();
+    reshape(r.lowResLogits, {k, low.size(2), low.size(3)});
+    std::copy(lowC.data_ptr<float>(), lowC.data_ptr<float>() + lowC.numel(), r.lowResLogits.data.begin());
+    reshape(r.iou, {k});
+    std::copy(iouC.data_ptr<float>(), iouC.data_ptr<float>() + iouC.numel(), r.iou.data.begin());
+    reshape(r.logits, {k, e.originalHeight, e.originalWidth});
     r.masks.resize(std::size_t(k * plane));
     const std::int64_t lowPlane = low.size(2) * low.size(3);
     if (e.medsam) {
         // medsam_inference(): sigmoid, one resize from 256 straight to the original size, > 0.5.
         const MaskResampler resize(int(low.size(2)), int(low.size(3)), 0, 0, 0, 0, e.originalHeight, e.originalWidth);
-        const torch::Tensor prob = torch::sigmoid(low[0]).contiguous();
-        r.probabilities = FloatArray({k, e.originalHeight, e.originalWidth});
+        const torch::Tensor prob = torch::sigmoid(lowC).contiguous();
+        reshape(r.probabilities, {k, e.originalHeight, e.originalWidth});
         for (std::int64_t i = 0; i < k; ++i)
             resize.apply(prob.data_ptr<float>() + i * lowPlane, r.probabilities.data.data() + i * plane,
                          r.masks.data() + i * plane, 0.5f);
@@ -214,13 +230,14 @@ SamResult SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts) con
             const double q = r.probabilities.data[i];
             r.logits.data[i] = static_cast<float>(std::log(q / (1.0 - q)));
         }
-        return r;
+        return;
     }
+    r.probabilities.shape.clear();
+    r.probabilities.data.clear();
     const MaskResampler resample = postprocessor(e, c.imageSize);
     const float* lowData = r.lowResLogits.data.data();
     for (std::int64_t i = 0; i < k; ++i)
         resample.apply(lowData + i * lowPlane, r.logits.data.data() + i * plane, r.masks.data() + i * plane);
-    return r;
 }
 
 void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoint>& points,

@@ -309,3 +309,30 @@ TEST_F(SamGolden, EmbeddingSurvivesFloat16Storage)
     EXPECT_LE(d.maxAbs, 1e-2);
     std::printf("  decode from a float16 embedding: low-res logits max abs %.2e, rel-L2 %.2e\n", d.maxAbs, d.relL2);
 }
+
+TEST_F(SamGolden, DecodingIntoAReusedResultEqualsAFreshOne)
+{
+    // An interactive client decodes click after click into one SamResult: its arrays are reused, so every element
+    // must be written again (a multimask result after a single-mask one, then the reverse), and a refused decode must
+    // leave the previous result as it was.
+    const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
+    const ml::SamEmbedding e = sam.encode(loadImage(golden() / "sam_tiny_b/image.npy"));
+    ml::SamResult reused;
+    for (const bool multimask : {false, true, false}) {
+        ml::SamPrompts p;
+        p.points.push_back({multimask ? 90.5 : 40.0, 100.25, 1});
+        p.multimask = multimask;
+        sam.decode(e, p, reused);
+        const ml::SamResult fresh = sam.decode(e, p);
+        EXPECT_EQ(reused.logits.shape, fresh.logits.shape);
+        EXPECT_EQ(reused.logits.data, fresh.logits.data);
+        EXPECT_EQ(reused.masks, fresh.masks);
+        EXPECT_EQ(reused.lowResLogits.data, fresh.lowResLogits.data);
+        EXPECT_EQ(reused.iou.data, fresh.iou.data);
+        EXPECT_TRUE(reused.probabilities.data.empty());
+    }
+    const ml::SamResult before = reused;
+    EXPECT_THROW(sam.decode(e, ml::SamPrompts{}, reused), std::invalid_argument);  // no point, no box
+    EXPECT_EQ(reused.logits.data, before.logits.data);
+    EXPECT_EQ(reused.masks, before.masks);
+}
