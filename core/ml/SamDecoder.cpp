@@ -1,13 +1,16 @@
 // The SAM mask decoder for one prompt: two-way transformer, output upscaling, hypernetwork heads and IoU head.
 //
-// The prompt side (a handful of tokens) runs as small LibTorch operations. The image side (N = 64 x 64 tokens of C
+// The prompt side (a handful of tokens) runs as small LibTorch operations, its linear layers through smallLinear on
+// weights laid out once per model (DecoderWeights). The image side (N = 64 x 64 tokens of C
 // channels) stays channels-first, [C, N], the layout the image embedding already has, and is processed in blocks of
 // kBlock columns on the intra-op threads, each block's intermediate values in cache:
 //   - no [N, C] x [C, C/2] projection of the image tokens is ever made: with the prompt tokens' projections folded
 //     into [heads * T, C] matrices (T tokens, 56 rows for one click), every product over the image has heads * T rows;
 //   - each image-to-token attention (which updates the image tokens) is one pass per block: the scores, each pixel's
 //     softmax over a head's tokens, the output product on top of the residual, LayerNorm, and then, on the updated
-//     tokens while they are in cache, the scores of the next token-to-image attention;
+//     tokens while they are in cache, the next token-to-image attention (its softmax over all pixels online, as
+//     flash attention does it, so the maps are read once); the image tokens are updated in place;
+//   - the dense positional encoding is made per block from per-axis sine and cosine tables, never read as a map;
 //   - the upscaling (two 2x2 transposed convolutions, LayerNorm2d, GELUs) and the hypernetwork product run per block
 //     too, so the 256 x 256 x C/8 map is never stored: only the K masks are.
 // The same arithmetic as segment-anything's MaskDecoder up to float rounding (the golden tests and bench_sam's
@@ -103,8 +106,8 @@ torch::Tensor headsFirst(const torch::Tensor& x, int heads)  // [T, H * d] -> [H
     return x.view({x.size(0), heads, x.size(1) / heads}).transpose(0, 1);
 }
 
-torch::Tensor selfAttention(const DecoderWeights& dw, const std::string& p, const torch::Tensor& qk, const torch::Tensor& v,
-                            int heads)
+torch::Tensor selfAttention(const DecoderWeights& dw, const std::string& p, const torch::Tensor& qk,
+                            const torch::Tensor& v, int heads)
 {
     const torch::Tensor q = headsFirst(dw.linear(p + ".q_proj", qk), heads);
     const torch::Tensor k = headsFirst(dw.linear(p + ".k_proj", qk), heads);
@@ -114,8 +117,8 @@ torch::Tensor selfAttention(const DecoderWeights& dw, const std::string& p, cons
 }
 
 // A layer's self-attention and norm1 (the first layer's without the positional encoding and residual).
-torch::Tensor selfAttentionBlock(const Weights& w, const DecoderWeights& dw, const std::string& p, int layer, const torch::Tensor& queries,
-                                 const torch::Tensor& tokens, int heads)
+torch::Tensor selfAttentionBlock(const Weights& w, const DecoderWeights& dw, const std::string& p, int layer,
+                                 const torch::Tensor& queries, const torch::Tensor& tokens, int heads)
 {
     torch::Tensor q;
     if (layer == 0) {
@@ -133,7 +136,8 @@ torch::Tensor selfAttentionBlock(const Weights& w, const DecoderWeights& dw, con
 //   softmax ignores; attn_h (x^T W_v,h^T + b_v,h) = (attn_h x^T) W_v,h^T + b_v,h, since each row of attn sums to 1.
 // tokenToImageQueries gives the [H * T, C] matrix of the first product; tokenToImageOutput finishes from
 // z = attn x^T [H * T, C].
-torch::Tensor tokenToImageQueries(const Weights& w, const DecoderWeights& dw, const std::string& p, const torch::Tensor& q, int heads)
+torch::Tensor tokenToImageQueries(const Weights& w, const DecoderWeights& dw, const std::string& p,
+                                  const torch::Tensor& q, int heads)
 {
     const torch::Tensor& wk = w.at(p + ".k_proj.weight");
     const std::int64_t d = wk.size(0) / heads;
@@ -141,7 +145,8 @@ torch::Tensor tokenToImageQueries(const Weights& w, const DecoderWeights& dw, co
     return torch::bmm(qh, wk.view({heads, d, wk.size(1)})).reshape({-1, wk.size(1)}).contiguous();
 }
 
-torch::Tensor tokenToImageOutput(const Weights& w, const DecoderWeights& dw, const std::string& p, const torch::Tensor& z, int heads)
+torch::Tensor tokenToImageOutput(const Weights& w, const DecoderWeights& dw, const std::string& p,
+                                 const torch::Tensor& z, int heads)
 {
     const torch::Tensor& wv = w.at(p + ".v_proj.weight");
     const std::int64_t d = wv.size(0) / heads, t = z.size(0) / heads;
@@ -159,8 +164,8 @@ struct ImageToToken {
     const float* outBias = nullptr;
 };
 
-ImageToToken imageToTokenTerms(const Weights& w, const DecoderWeights& dw, const std::string& p, const torch::Tensor& k, const torch::Tensor& v,
-                               int heads)
+ImageToToken imageToTokenTerms(const Weights& w, const DecoderWeights& dw, const std::string& p,
+                               const torch::Tensor& k, const torch::Tensor& v, int heads)
 {
     const torch::Tensor& wq = w.at(p + ".q_proj.weight");
     const torch::Tensor& wo = w.at(p + ".out_proj.weight");
@@ -203,9 +208,10 @@ struct PartialAttention {
 
 // One pass over the image columns, block by block. The pass's keys are `in` (plus `dense` for the first layer's).
 // With `terms` (a layer's image-to-token attention), the keys first become LayerNorm(keys + that attention), written
-// to `out` (which may be `in`: a block reads only its own columns, before it writes them). Then, on those keys while they are in cache, the token-to-image attention of the queries m over
-// keys + pe, with the keys as values: returns z = softmax(m (keys + pe)) keys^T [rows of m, C]. So each attention
-// over the image is one read of the maps, and the softmax over all N pixels needs no second pass.
+// to `out` (which may be `in`: a block reads only its own columns, before it writes them). Then, on those keys while
+// they are in cache, the token-to-image attention of the queries m over keys + pe, with the keys as values: returns
+// z = softmax(m (keys + pe)) keys^T [rows of m, C]. So each attention over the image is one read of the maps, and
+// the softmax over all N pixels needs no second pass.
 torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense, const ImageToToken* terms,
                         std::int64_t heads, const float* gamma, const float* beta, float* out, const torch::Tensor& m)
 {
@@ -400,8 +406,8 @@ torch::Tensor DecoderWeights::linear(const std::string& p, const torch::Tensor& 
     const std::int64_t k = l.in, o = l.out, panels = l.panels.size(0);
     const torch::Tensor in = x.to(torch::kFloat32).contiguous();
     if (in.size(-1) != k)
-        throw std::invalid_argument("decoder layer " + p + ": input of " + std::to_string(in.size(-1)) + " values, expected " +
-                                    std::to_string(k));
+        throw std::invalid_argument("decoder layer " + p + ": input of " + std::to_string(in.size(-1)) +
+                                    " values, expected " + std::to_string(k));
     const std::int64_t rows = in.numel() / k;
     std::vector<std::int64_t> shape = in.sizes().vec();
     shape.back() = o;
@@ -423,20 +429,24 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
 {
     if (embedding.size(0) != 1 || !embedding.is_contiguous() || embedding.scalar_type() != torch::kFloat32 ||
         !embedding.device().is_cpu() || embedding.size(2) != dw.gridHeight() || embedding.size(3) != dw.gridWidth())
-        throw std::invalid_argument("the SAM decoder takes one contiguous float32 CPU embedding");
-   
+        throw std::invalid_argument("the SAM decoder takes one contiguous float32 CPU embedding of " +
+                                    std::to_string(dw.gridHeight()) + " x " + std::to_string(dw.gridWidth()) + " tokens");
+    if (c.decoderDepth < 1)
+        throw std::invalid_argument("a SAM mask decoder without transformer layers");
     const auto [sparse, dense] = encodePrompt(w, c, prompt);
     if (sparse.size(0) != 1)
         throw std::invalid_argument("the SAM decoder takes one prompt at a time");
     const int heads = c.decoderHeads;
     const std::string layer = "mask_decoder.transformer.layers.";
     // Tokens: IoU token, mask tokens, prompt tokens; they are also the queries' positional encoding.
-    const torch::Tensor tokens = torch::cat({w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight"),
-                                             sparse[0].to(torch::kFloat32)}, 0);
-    const ImageGrid g{embedding.size(1), embedding.size(2) * embedding.size(3), embedding.size(2), embedding.size(3), &dw};
+    const torch::Tensor tokens = torch::cat(
+        {w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight"), sparse[0].to(torch::kFloat32)}, 0);
+    const ImageGrid g{embedding.size(1), embedding.size(2) * embedding.size(3), embedding.size(2), embedding.size(3),
+                      &dw};
     // The first keys: the embedding plus the dense prompt embedding.
     const bool perChannel = dense.stride(2) == 0 && dense.stride(3) == 0;
-    const torch::Tensor denseValues = perChannel ? dense[0].select(1, 0).select(1, 0).contiguous() : dense[0].contiguous();
+    const torch::Tensor denseValues =
+        perChannel ? dense[0].select(1, 0).select(1, 0).contiguous() : dense[0].contiguous();
     Dense firstDense;
     (perChannel ? firstDense.perChannel : firstDense.map) = denseValues.data_ptr<float>();
     // The final attention only for the tokens whose outputs are used: the IoU token and the returned masks' tokens
@@ -448,15 +458,18 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     const torch::Tensor wantedRows = torch::tensor(wanted);
     const std::string finalAttn = "mask_decoder.transformer.final_attn_token_to_image";
     torch::Tensor queries = selfAttentionBlock(w, dw, layer + "0", 0, tokens, tokens, heads);
-    torch::Tensor z = imagePass(g, embedding.data_ptr<float>(), firstDense, nullptr, heads, nullptr, nullptr, nullptr,
-                                tokenToImageQueries(w, dw, layer + "0.cross_attn_token_to_image", queries + tokens, heads));
+    torch::Tensor z =
+        imagePass(g, embedding.data_ptr<float>(), firstDense, nullptr, heads, nullptr, nullptr, nullptr,
+                  tokenToImageQueries(w, dw, layer + "0.cross_attn_token_to_image", queries + tokens, heads));
     torch::Tensor keys = torch::empty({g.channels, g.n});  // updated in place by each layer's pass
     for (int i = 0; i < c.decoderDepth; ++i) {
         const std::string p = layer + std::to_string(i);
-        queries = layerNorm(w, p + ".norm2", queries + tokenToImageOutput(w, dw, p + ".cross_attn_token_to_image", z, heads), 1e-5);
+        const torch::Tensor attended = tokenToImageOutput(w, dw, p + ".cross_attn_token_to_image", z, heads);
+        queries = layerNorm(w, p + ".norm2", queries + attended, 1e-5);
         const torch::Tensor mlp = dw.linear(p + ".mlp.lin2", torch::relu(dw.linear(p + ".mlp.lin1", queries)));
         queries = layerNorm(w, p + ".norm3", queries + mlp, 1e-5);
-        const ImageToToken terms = imageToTokenTerms(w, dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads);
+        const ImageToToken terms =
+            imageToTokenTerms(w, dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads);
         // The next token-to-image attention's queries are known now: image-to-token attention changes only the image
         // tokens. So one pass over the image does both.
         torch::Tensor m;
@@ -468,20 +481,19 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
             m = tokenToImageQueries(w, dw, finalAttn, (queries + tokens).index_select(0, wantedRows), heads);
         }
         z = imagePass(g, i == 0 ? embedding.data_ptr<float>() : keys.data_ptr<float>(), i == 0 ? firstDense : Dense{},
-                      &terms, heads, w.at(p + ".norm4.weight").data_ptr<float>(), w.at(p + ".norm4.bias").data_ptr<float>(),
-                      keys.data_ptr<float>(), m);
+                      &terms, heads, w.at(p + ".norm4.weight").data_ptr<float>(),
+                      w.at(p + ".norm4.bias").data_ptr<float>(), keys.data_ptr<float>(), m);
     }
-    const torch::Tensor out = layerNorm(w, "mask_decoder.transformer.norm_final_attn",
-                                        queries.index_select(0, wantedRows) + tokenToImageOutput(w, dw, finalAttn, z, heads), 1e-5);
+    const torch::Tensor out =
+        layerNorm(w, "mask_decoder.transformer.norm_final_attn",
+                  queries.index_select(0, wantedRows) + tokenToImageOutput(w, dw, finalAttn, z, heads), 1e-5);
     std::vector<torch::Tensor> hyper;
     for (int t = 0; t < count; ++t)
-        hyper.push_back(mlpRelu(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t), out[1 + t], 3));
-   
+        hyper.push_back(
+            mlpRelu(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t), out[1 + t], 3));
     torch::Tensor masks = torch::empty({1, count, 4 * g.h, 4 * g.w});
     upscaleAndMask(w, g, keys.data_ptr<float>(), torch::stack(hyper, 0).contiguous(), masks.data_ptr<float>());
-   
     const torch::Tensor iou = mlpRelu(dw, "mask_decoder.iou_prediction_head", out[0], c.iouHeadDepth);
-   
     return {masks, iou.narrow(0, first, count).unsqueeze(0)};
 }
 
