@@ -19,6 +19,7 @@
 #include "core/ml/internal/SamNet.hpp"
 
 // Local
+#include "core/ml/internal/DecoderKernels.hpp"
 #include "core/ml/internal/Kernels.hpp"
 #include "core/ml/internal/Parallel.hpp"
 #include "core/ml/internal/SamLayers.hpp"
@@ -234,31 +235,21 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         positionalBlock(g, j0, cols, pe);
         const float* keys = in + j0;
         std::int64_t keysLd = g.n;
-        if (dense.map || dense.perChannel) {
+        if (dense.map || dense.perChannel) {  // the first layer's keys: embedding + dense prompt embedding
             for (std::int64_t c = 0; c < ch; ++c) {
                 const float* x = in + c * g.n + j0;
-                const float* p = pe + c * cols;
                 float* dst = k + c * cols;
-                float* dstPe = kpe + c * cols;
-                if (dense.map) {
-                    const float* d = dense.map + c * g.n + j0;
-                    for (std::int64_t j = 0; j < cols; ++j) {
-                        dst[j] = x[j] + d[j];
-                        dstPe[j] = dst[j] + p[j];
-                    }
-                } else {
-                    const float d = dense.perChannel[c];
-                    for (std::int64_t j = 0; j < cols; ++j) {
-                        dst[j] = x[j] + d;
-                        dstPe[j] = dst[j] + p[j];
-                    }
-                }
+                if (dense.map)
+                    for (std::int64_t j = 0; j < cols; ++j)
+                        dst[j] = x[j] + dense.map[c * g.n + j0 + j];
+                else
+                    for (std::int64_t j = 0; j < cols; ++j)
+                        dst[j] = x[j] + dense.perChannel[c];
             }
             keys = k;
             keysLd = cols;
-        } else {
-            addPe(g, keys, keysLd, pe, cols, kpe);
         }
+        addPe(g, keys, keysLd, pe, cols, kpe);
         if (terms) {
             gemm(false, false, termRows, cols, ch, terms->g.data_ptr<float>(), ch, kpe, cols, false, s, cols);
             softmaxColumnGroups(s, cols, heads, termRows / heads, cols, terms->g0.data_ptr<float>());
@@ -313,13 +304,11 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
 void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, const torch::Tensor& hyper, float* masks)
 {
     const std::string p = "mask_decoder.output_upscaling.";
-    const torch::Tensor& w1 = w.at(p + "0.weight");  // [C, C/4, 2, 2]
-    const torch::Tensor& w3 = w.at(p + "3.weight");  // [C/4, C/8, 2, 2]
-    const std::int64_t ch = g.channels, c1 = w1.size(1), c2 = w3.size(1), k = hyper.size(0);
-    // Rows (sub-pixel, output channel), columns input channels.
-    const torch::Tensor w1s = w1.permute({2, 3, 1, 0}).reshape({4 * c1, ch}).contiguous();
-    const torch::Tensor w3s = w3.permute({2, 3, 1, 0}).reshape({4 * c2, c1}).contiguous();
-    const torch::Tensor b1 = w.at(p + "0.bias").contiguous(), b3 = w.at(p + "3.bias").contiguous();
+    const torch::Tensor& w1s = g.weights->upscaling(0);  // [4 C/4, C]
+    const torch::Tensor& w3s = g.weights->upscaling(1);  // [4 C/8, C/4]
+    const std::int64_t ch = g.channels, c1 = w1s.size(0) / 4, c2 = w3s.size(0) / 4, k = hyper.size(0);
+    const torch::Tensor& b1 = w.at(p + "0.bias");
+    const torch::Tensor& b3 = w.at(p + "3.bias");
     const float* gamma = w.at(p + "1.weight").data_ptr<float>();
     const float* beta = w.at(p + "1.bias").data_ptr<float>();
     const std::int64_t outW = 4 * g.w, plane = 16 * g.h * g.w;
@@ -377,6 +366,12 @@ DecoderWeights::DecoderWeights(const Weights& w, const Config& c)
     };
     axis(m_gridW, 0, m_sinX, m_cosX);
     axis(m_gridH, 1, m_sinY, m_cosY);
+    // The upscaling's 2x2 transposed convolutions [C_in, C_out, 2, 2] as products per pixel: rows (sub-pixel,
+    // output channel), columns input channels.
+    for (int i = 0; i < 2; ++i) {
+        const torch::Tensor& t = w.at("mask_decoder.output_upscaling." + std::to_string(3 * i) + ".weight");
+        m_upscaling[i] = t.to(torch::kFloat32).permute({2, 3, 1, 0}).reshape({4 * t.size(1), t.size(0)}).contiguous();
+    }
     const std::string prefix = "mask_decoder.", suffix = ".weight";
     for (const auto& [key, t] : w.all()) {
         if (key.compare(0, prefix.size(), prefix) != 0 || key.size() < suffix.size() ||
@@ -430,7 +425,8 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     if (embedding.size(0) != 1 || !embedding.is_contiguous() || embedding.scalar_type() != torch::kFloat32 ||
         !embedding.device().is_cpu() || embedding.size(2) != dw.gridHeight() || embedding.size(3) != dw.gridWidth())
         throw std::invalid_argument("the SAM decoder takes one contiguous float32 CPU embedding of " +
-                                    std::to_string(dw.gridHeight()) + " x " + std::to_string(dw.gridWidth()) + " tokens");
+                                    std::to_string(dw.gridHeight()) + " x " + std::to_string(dw.gridWidth()) +
+                                    " tokens");
     if (c.decoderDepth < 1)
         throw std::invalid_argument("a SAM mask decoder without transformer layers");
     const auto [sparse, dense] = encodePrompt(w, c, prompt);
@@ -439,8 +435,9 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     const int heads = c.decoderHeads;
     const std::string layer = "mask_decoder.transformer.layers.";
     // Tokens: IoU token, mask tokens, prompt tokens; they are also the queries' positional encoding.
-    const torch::Tensor tokens = torch::cat(
-        {w.at("mask_decoder.iou_token.weight"), w.at("mask_decoder.mask_tokens.weight"), sparse[0].to(torch::kFloat32)}, 0);
+    const torch::Tensor tokens = torch::cat({w.at("mask_decoder.iou_token.weight"),
+                                             w.at("mask_decoder.mask_tokens.weight"), sparse[0].to(torch::kFloat32)},
+                                            0);
     const ImageGrid g{embedding.size(1), embedding.size(2) * embedding.size(3), embedding.size(2), embedding.size(3),
                       &dw};
     // The first keys: the embedding plus the dense prompt embedding.

@@ -17,8 +17,8 @@
 
 namespace camsight::ml::sam {
 
-// Products of at least this many rows run as parallelLinear (the encoders' token maps); smaller ones (the decoder's
-// prompt tokens) as one LibTorch call.
+// Products of at least this many rows run as parallelLinear (the encoders' token maps); smaller ones as one LibTorch
+// call. (The mask decoder's prompt tokens go through DecoderWeights::linear instead.)
 constexpr std::int64_t kParallelRows = 1024;
 
 inline torch::Tensor linear(const Weights& w, const std::string& p, const torch::Tensor& x)
@@ -67,7 +67,8 @@ inline torch::Tensor conv(const Weights& w, const std::string& p, const torch::T
 }
 
 // GELU (erf, not tanh) in place on a freshly made tensor: no second buffer of the (often tens of MB) activation. On
-// the CPU by geluInPlace (the erf approximation LibTorch uses, about twice as fast) in chunks on the intra-op threads.
+// the CPU by geluInPlace (erf by Abramowitz & Stegun 7.1.28, no exp; about three times LibTorch's kernel) in chunks
+// on the intra-op threads.
 inline torch::Tensor geluExact(torch::Tensor&& x)
 {
     if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat || !x.is_contiguous())

@@ -68,9 +68,10 @@ struct Prompt {
 std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Config& c, const Prompt& p);
 
 /// The mask decoder's weights laid out for decode(): each linear layer's weight transposed and cut into panels of 32
-/// output columns, so that a product with a handful of prompt tokens reads it once, front to back (smallLinear); and
-/// the dense positional encoding as per-axis sine and cosine tables, from which each block of pixels makes its own
-/// (the 4 MB map read in every pass cost ~1 ms per click). Made once per model.
+/// output columns, so that a product with a handful of prompt tokens reads it once, front to back (smallLinear); the
+/// upscaling convolutions as per-pixel product matrices; and the dense positional encoding as per-axis sine and
+/// cosine tables, from which each block of pixels makes its own (the 4 MB map read in every pass cost ~1 ms per
+/// click). Made once per model.
 class DecoderWeights {
 public:
     DecoderWeights(const Weights& w, const Config& c);
@@ -85,6 +86,8 @@ public:
     const float* peCosY() const { return m_cosY.data_ptr<float>(); }
     std::int64_t gridHeight() const { return m_gridH; }
     std::int64_t gridWidth() const { return m_gridW; }
+    /// Output upscaling convolution 0 or 1 as a matrix [4 C_out, C_in], rows (sub-pixel, output channel).
+    const torch::Tensor& upscaling(int i) const { return m_upscaling[i]; }
 
 private:
     struct Layer {
@@ -93,6 +96,7 @@ private:
     };
     std::map<std::string, Layer> m_layers;
     torch::Tensor m_sinX, m_cosX, m_sinY, m_cosY;
+    torch::Tensor m_upscaling[2];
     std::int64_t m_gridH = 0, m_gridW = 0;
 };
 

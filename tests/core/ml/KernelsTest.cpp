@@ -4,6 +4,7 @@
 // partial row ranges, padded tokens and queries left out, column tails, partial panels.
 
 // Local
+#include "core/ml/internal/DecoderKernels.hpp"
 #include "core/ml/internal/Kernels.hpp"
 
 // LibTorch

@@ -1,0 +1,298 @@
+#include "core/ml/internal/DecoderKernels.hpp"
+
+// Local
+#include "core/ml/internal/Vec16.hpp"
+
+// Std
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace camsight::ml {
+
+using simd::expNonPositive;
+using simd::Vec16;
+
+namespace {
+
+// layerNormColumns over V vectors of 16 columns from j: V independent accumulator chains per pass. The first pass
+// leaves in + residual + rowBias in `in`; the others read that alone.
+template <int V>
+__attribute__((always_inline)) inline void layerNormStrip(const ColumnNorm& a, std::int64_t rows, std::int64_t j)
+{
+    Vec16 mean[V] = {}, inv[V] = {};
+    if (a.residual || a.rowBias) {
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const float b = a.rowBias ? a.rowBias[r] : 0.0f;
+            for (int k = 0; k < V; ++k) {
+                Vec16& x = *reinterpret_cast<Vec16*>(a.in + r * a.ldIn + j + 16 * k);
+                if (a.residual)
+                    x += *reinterpret_cast<const Vec16*>(a.residual + r * a.ldResidual + j + 16 * k);
+                x += b;
+                mean[k] += x;
+            }
+        }
+    } else {
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (int k = 0; k < V; ++k)
+                mean[k] += *reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k);
+    }
+    for (int k = 0; k < V; ++k)
+        mean[k] *= 1.0f / float(rows);
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (int k = 0; k < V; ++k) {
+            const Vec16 d = *reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k) - mean[k];
+            inv[k] += d * d;
+        }
+    for (int k = 0; k < V; ++k)
+        for (int l = 0; l < 16; ++l)
+            inv[k][l] = 1.0f / std::sqrt(inv[k][l] / float(rows) + a.eps);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const float g = a.gamma[r], b = a.beta[r];
+        for (int k = 0; k < V; ++k) {
+            const Vec16 y = (*reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k) - mean[k]) * inv[k] * g + b;
+            *reinterpret_cast<Vec16*>(a.out + r * a.ldOut + j + 16 * k) = y;
+            if (a.plusOut)
+                *reinterpret_cast<Vec16*>(a.plusOut + r * a.ldPlusOut + j + 16 * k) =
+                    y + *reinterpret_cast<const Vec16*>(a.plus + r * a.ldPlus + j + 16 * k);
+        }
+    }
+}
+
+// softmaxColumnGroups on 16 columns from j.
+__attribute__((always_inline)) inline void softmaxGroupsStrip(float* s, std::int64_t ld, std::int64_t groups,
+                                                             std::int64_t groupRows, const float* rowBias,
+                                                             std::int64_t j)
+{
+    for (std::int64_t g = 0; g < groups; ++g) {
+        float* first = s + g * groupRows * ld + j;
+        const float* bias = rowBias + g * groupRows;
+        Vec16 top = Vec16{} - std::numeric_limits<float>::infinity();
+        for (std::int64_t r = 0; r < groupRows; ++r) {
+            Vec16& v = *reinterpret_cast<Vec16*>(first + r * ld);
+            v += bias[r];
+            top = v > top ? v : top;
+        }
+        Vec16 total{};
+        for (std::int64_t r = 0; r < groupRows; ++r) {
+            *reinterpret_cast<Vec16*>(first + r * ld) -= top;
+            expNonPositive(first + r * ld);
+            total += *reinterpret_cast<const Vec16*>(first + r * ld);
+        }
+        const Vec16 norm = 1.0f / total;
+        for (std::int64_t r = 0; r < groupRows; ++r)
+            *reinterpret_cast<Vec16*>(first + r * ld) *= norm;
+    }
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void layerNormColumns(const ColumnNorm& a,
+                                                                                   std::int64_t rows, std::int64_t cols)
+{
+    std::int64_t j = 0;
+    for (; j + 32 <= cols; j += 32)
+        layerNormStrip<2>(a, rows, j);
+    for (; j + 16 <= cols; j += 16)
+        layerNormStrip<1>(a, rows, j);
+    for (; j < cols; ++j) {
+        for (std::int64_t r = 0; r < rows; ++r)
+            a.in[r * a.ldIn + j] += (a.residual ? a.residual[r * a.ldResidual + j] : 0.0f) + (a.rowBias ? a.rowBias[r] : 0.0f);
+        const auto input = [&](std::int64_t r) { return a.in[r * a.ldIn + j]; };
+        float mean = 0.0f, var = 0.0f;
+        for (std::int64_t r = 0; r < rows; ++r)
+            mean += input(r);
+        mean /= float(rows);
+        for (std::int64_t r = 0; r < rows; ++r)
+            var += (input(r) - mean) * (input(r) - mean);
+        const float inv = 1.0f / std::sqrt(var / float(rows) + a.eps);
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const float y = (input(r) - mean) * inv * a.gamma[r] + a.beta[r];
+            a.out[r * a.ldOut + j] = y;
+            if (a.plusOut)
+                a.plusOut[r * a.ldPlusOut + j] = y + a.plus[r * a.ldPlus + j];
+        }
+    }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmaxColumnGroups(
+    float* s, std::int64_t ld, std::int64_t groups, std::int64_t groupRows, std::int64_t cols, const float* rowBias)
+{
+    std::int64_t j = 0;
+    for (; j + 16 <= cols; j += 16)
+        softmaxGroupsStrip(s, ld, groups, groupRows, rowBias, j);
+    for (; j < cols; ++j)
+        for (std::int64_t g = 0; g < groups; ++g) {
+            float* first = s + g * groupRows * ld + j;
+            const float* bias = rowBias + g * groupRows;
+            float top = -std::numeric_limits<float>::infinity();
+            for (std::int64_t r = 0; r < groupRows; ++r) {
+                first[r * ld] += bias[r];
+                top = std::max(top, first[r * ld]);
+            }
+            float total = 0.0f;
+            for (std::int64_t r = 0; r < groupRows; ++r) {
+                first[r * ld] = std::exp(first[r * ld] - top);
+                total += first[r * ld];
+            }
+            for (std::int64_t r = 0; r < groupRows; ++r)
+                first[r * ld] /= total;
+        }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void combineRows(
+    const float* rows, std::int64_t ld, std::int64_t count, const float* coeffs, std::int64_t outputs,
+    std::int64_t cols, float* out, std::int64_t ldOut)
+{
+    for (std::int64_t o = 0; o < outputs; ++o) {
+        const float* c = coeffs + o * count;
+        float* dst = out + o * ldOut;
+        std::int64_t j = 0;
+        for (; j + 32 <= cols; j += 32) {
+            Vec16 a0{}, a1{};
+            for (std::int64_t r = 0; r < count; ++r) {
+                a0 += c[r] * *reinterpret_cast<const Vec16*>(rows + r * ld + j);
+                a1 += c[r] * *reinterpret_cast<const Vec16*>(rows + r * ld + j + 16);
+            }
+            *reinterpret_cast<Vec16*>(dst + j) = a0;
+            *reinterpret_cast<Vec16*>(dst + j + 16) = a1;
+        }
+        for (; j < cols; ++j) {
+            float a = 0.0f;
+            for (std::int64_t r = 0; r < count; ++r)
+                a += c[r] * rows[r * ld + j];
+            dst[j] = a;
+        }
+    }
+}
+
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmaxRowsOnline(
+    float* s, std::int64_t ld, std::int64_t rows, std::int64_t cols, float* runMax, float* runSum, float* acc,
+    std::int64_t ldAcc, std::int64_t accCols)
+{
+    const std::int64_t vectorEnd = cols / 16 * 16;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        float* row = s + r * ld;
+        Vec16 top = Vec16{} - std::numeric_limits<float>::infinity();
+        for (std::int64_t j = 0; j < vectorEnd; j += 16) {
+            const Vec16 v = *reinterpret_cast<const Vec16*>(row + j);
+            top = v > top ? v : top;
+        }
+        float maximum = runMax[r];
+        for (int k = 0; k < 16; ++k)
+            maximum = top[k] > maximum ? top[k] : maximum;
+        for (std::int64_t j = vectorEnd; j < cols; ++j)
+            maximum = row[j] > maximum ? row[j] : maximum;
+        Vec16 total{};
+        for (std::int64_t j = 0; j < vectorEnd; j += 16) {
+            *reinterpret_cast<Vec16*>(row + j) -= maximum;
+            expNonPositive(row + j);
+            total += *reinterpret_cast<const Vec16*>(row + j);
+        }
+        float sum = 0.0f;
+        for (int k = 0; k < 16; ++k)
+            sum += total[k];
+        for (std::int64_t j = vectorEnd; j < cols; ++j) {
+            row[j] = std::exp(row[j] - maximum);
+            sum += row[j];
+        }
+        const float factor = std::exp(runMax[r] - maximum);  // 0 for the first block (runMax -infinity)
+        if (factor != 1.0f) {
+            float* a = acc + r * ldAcc;
+            for (std::int64_t j = 0; j < accCols; ++j)
+                a[j] *= factor;
+        }
+        runSum[r] = runSum[r] * factor + sum;
+        runMax[r] = maximum;
+    }
+}
+
+namespace {
+
+// smallLinear's panel `panel` (32 columns) for up to 8 rows (missing rows repeat the last one; their results are
+// dropped), into y[r][0..width). Float products summed in runs of 32 inputs, the runs' sums added in double: the
+// decoder's prompt tokens go through ~20 of these products in a row, and on sharp (random-weight) attention one
+// float sum over up to 2,048 inputs moved the logits measurably (bench_sam's float64 comparison).
+typedef float Vec8f __attribute__((vector_size(32), aligned(4), may_alias));
+typedef double Vec8d __attribute__((vector_size(64), aligned(8), may_alias));
+
+__attribute__((always_inline)) inline void smallLinearPanel(const float* const* x, int rows, std::int64_t k,
+                                                           const float* panel, const float* bias, int width,
+                                                           float* const* y)
+{
+    Vec8d total[8][4] = {};
+    for (std::int64_t i0 = 0; i0 < k; i0 += 32) {
+        const std::int64_t i1 = std::min<std::int64_t>(k, i0 + 32);
+        Vec16 acc[8][2] = {};
+        for (std::int64_t i = i0; i < i1; ++i) {
+            const Vec16 w0 = *reinterpret_cast<const Vec16*>(panel + i * 32);
+            const Vec16 w1 = *reinterpret_cast<const Vec16*>(panel + i * 32 + 16);
+            for (int r = 0; r < 8; ++r) {
+                acc[r][0] += x[r][i] * w0;
+                acc[r][1] += x[r][i] * w1;
+            }
+        }
+        for (int r = 0; r < 8; ++r)
+            for (int v = 0; v < 2; ++v) {
+                float part[16];
+                *reinterpret_cast<Vec16*>(part) = acc[r][v];
+                total[r][2 * v] += __builtin_convertvector(*reinterpret_cast<const Vec8f*>(part), Vec8d);
+                total[r][2 * v + 1] += __builtin_convertvector(*reinterpret_cast<const Vec8f*>(part + 8), Vec8d);
+            }
+    }
+    for (int r = 0; r < rows; ++r) {
+        float out[32];
+        for (int v = 0; v < 4; ++v)
+            *reinterpret_cast<Vec8f*>(out + 8 * v) = __builtin_convertvector(
+                total[r][v] + __builtin_convertvector(*reinterpret_cast<const Vec8f*>(bias + 8 * v), Vec8d), Vec8f);
+        std::copy(out, out + width, y[r]);
+    }
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void smallLinear(
+    const float* x, std::int64_t rows, std::int64_t k, const float* panels, const float* bias, std::int64_t o,
+    std::int64_t p0, std::int64_t p1, float* y)
+{
+    for (std::int64_t r0 = 0; r0 < rows; r0 += 8) {
+        const int n = int(std::min<std::int64_t>(8, rows - r0));
+        const float* xr[8];
+        float* yr[8];
+        for (std::int64_t p = p0; p < p1; ++p) {
+            for (int r = 0; r < 8; ++r) {
+                xr[r] = x + (r0 + std::min(r, n - 1)) * k;
+                yr[r] = y + (r0 + std::min(r, n - 1)) * o + 32 * p;
+            }
+            smallLinearPanel(xr, n, k, panels + p * k * 32, bias + 32 * p, int(std::min<std::int64_t>(32, o - 32 * p)), yr);
+        }
+    }
+}
+
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void fourierBlock(
+    const float* sinA, const float* cosA, const float* sinB, const float* cosB, std::int64_t half, std::int64_t h,
+    std::int64_t w, std::int64_t n0, std::int64_t cols, float* out)
+{
+    for (std::int64_t c = 0; c < half; ++c) {
+        float* __restrict s = out + c * cols;
+        float* __restrict co = out + (half + c) * cols;
+        for (std::int64_t n = n0; n < n0 + cols;) {
+            const std::int64_t i = n / w, j = n % w, run = std::min(w - j, n0 + cols - n);
+            const float sb = sinB[c * h + i], cb = cosB[c * h + i];
+            const float* __restrict sa = sinA + c * w + j;
+            const float* __restrict ca = cosA + c * w + j;
+            float* __restrict so = s + (n - n0);
+            float* __restrict cout = co + (n - n0);
+            for (std::int64_t t = 0; t < run; ++t) {
+                so[t] = sa[t] * cb + ca[t] * sb;
+                cout[t] = ca[t] * cb - sa[t] * sb;
+            }
+            n += run;
+        }
+    }
+}
+
+}  // namespace camsight::ml
