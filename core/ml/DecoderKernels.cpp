@@ -92,6 +92,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void layerNormColum
                                                                                    std::int64_t rows, std::int64_t cols)
 {
     std::int64_t j = 0;
+    for (; j + 128 <= cols; j += 128)
+        layerNormStrip<8>(a, rows, j);
     for (; j + 32 <= cols; j += 32)
         layerNormStrip<2>(a, rows, j);
     for (; j + 16 <= cols; j += 16)

@@ -19,6 +19,7 @@
 #include "core/ml/internal/SamNet.hpp"
 
 // Local
+#include "core/ml/internal/Amx.hpp"
 #include "core/ml/internal/DecoderKernels.hpp"
 #include "core/ml/internal/Kernels.hpp"
 #include "core/ml/internal/Parallel.hpp"
@@ -63,6 +64,35 @@ float* threadScratch(std::size_t floats)
     if (buffer.size() < floats)
         buffer.resize(floats);
     return buffer.data();
+}
+
+// The output upscaling's transposed convolutions on AMX keep three of the six part products (amx::Precision): each
+// product within 2^-16 of exact, finer than the TF32 (2^-11) that PyTorch's cuDNN convolutions use by default on
+// GPUs, and ~1.5x the rate of the float-precision products. Their outputs go through GELU into the mask logits, with
+// no softmax after them to amplify an error (the attention's products keep float precision).
+constexpr amx::Precision kUpscalingPrecision = amx::Precision::Parts3;
+
+// A per-thread buffer for operands packed for AMX (amx::packB), kept like threadScratch's.
+std::uint16_t* threadTiles(std::size_t values)
+{
+    thread_local std::vector<std::uint16_t> buffer;
+    if (buffer.size() < values)
+        buffer.resize(values);
+    return buffer.data();
+}
+
+// c [m, cols] (row stride cols) = (accumulate ? c : 0) + a b for a [m, k] given as a (row stride k) and, where AMX
+// runs, as `aTiles` (amx::packA), and a block b [k, cols] (row stride cols).
+void productWithBlock(const float* a, const std::vector<std::uint16_t>& aTiles, std::int64_t m, std::int64_t k,
+                      const float* b, std::int64_t cols, bool accumulate, float* c, amx::Precision precision)
+{
+    if (amx::enabled() && !aTiles.empty()) {
+        std::uint16_t* packed = threadTiles(amx::packedSize(cols, k));
+        amx::packB(b, cols, k, cols, packed);
+        amx::gemm(aTiles.data(), packed, m, cols, k, accumulate, c, cols, precision);
+    } else {
+        gemm(false, false, m, cols, k, a, k, b, cols, accumulate, c, cols);
+    }
 }
 
 // fn(column0, columns) for every block of the N image columns, blocks shared out among the intra-op threads.
@@ -159,11 +189,23 @@ torch::Tensor tokenToImageOutput(const Weights& w, const DecoderWeights& dw, con
 // Image-to-token attention of the image tokens (queries x + pe) over keys k and values v ([T, C] prompt tokens),
 // without projecting the image tokens either: with k_h = (k W_k^T + b_k)_h / sqrt(d), v_h = (v W_v^T + b_v)_h,
 //   scores_h = (W_q,h^T k_h^T)^T (x + pe) + k_h b_q,h   ([T, C] x [C, N] per head: `g` and `g0`), and
-//   out = sum_h (v_h W_o,h^T)^T attn_h + b_o            ([C, T] x [T, N] per head: `pv`).
+//   out = sum_h (v_h W_o,h^T)^T attn_h + b_o            ([C, T] x [T, N] per head: `pvT`).
 struct ImageToToken {
-    torch::Tensor g, g0, pv;  // [H * T, C], [H * T], [H * T, C]
+    torch::Tensor g, g0, pvT;                    // [H * T, C], [H * T], [C, H * T]
+    std::vector<std::uint16_t> gTiles, pvTTiles;  // g and pvT packed for AMX products, where they run
     const float* outBias = nullptr;
 };
+
+// A matrix [rows, k] (contiguous) packed for AMX products where they run (amx::packA), else nothing.
+std::vector<std::uint16_t> tilesOf(const torch::Tensor& a)
+{
+    std::vector<std::uint16_t> tiles;
+    if (amx::enabled()) {
+        tiles.resize(amx::packedSize(a.size(0), a.size(1)));
+        amx::packA(a.data_ptr<float>(), a.size(1), a.size(0), a.size(1), tiles.data());
+    }
+    return tiles;
+}
 
 ImageToToken imageToTokenTerms(const Weights& w, const DecoderWeights& dw, const std::string& p,
                                const torch::Tensor& k, const torch::Tensor& v, int heads)
@@ -176,7 +218,9 @@ ImageToToken imageToTokenTerms(const Weights& w, const DecoderWeights& dw, const
     ImageToToken r;
     r.g = torch::bmm(kh, wq.view({heads, d, ch})).reshape({-1, ch}).contiguous();
     r.g0 = torch::bmm(kh, w.at(p + ".q_proj.bias").view({heads, d, 1})).reshape({-1}).contiguous();
-    r.pv = torch::bmm(vh, wo.view({ch, heads, d}).permute({1, 2, 0})).reshape({-1, ch}).contiguous();
+    r.pvT = torch::bmm(vh, wo.view({ch, heads, d}).permute({1, 2, 0})).reshape({-1, ch}).t().contiguous();
+    r.gTiles = tilesOf(r.g);
+    r.pvTTiles = tilesOf(r.pvT);
     r.outBias = w.at(p + ".out_proj.bias").data_ptr<float>();
     return r;
 }
@@ -207,8 +251,10 @@ struct PartialAttention {
     std::vector<float> max, sum, z;
 };
 
-// One pass over the image columns, block by block. The pass's keys are `in` (plus `dense` for the first layer's).
-// With `terms` (a layer's image-to-token attention), the keys first become LayerNorm(keys + that attention), written
+// One pass over the image columns, block by block. The pass's keys are `in`: with `dense`, the image embedding [C, N]
+// plus the dense prompt embedding (the first layer's keys); else a previous pass's output, which is stored block by
+// block ([N / kBlock][C, kBlock], each block contiguous: a block's rows are never 16 KB apart, which made the
+// LayerNorm's and BLAS's reads down a block's columns miss the caches). With `terms` (a layer's image-to-token attention), the keys first become LayerNorm(keys + that attention), written
 // to `out` (which may be `in`: a block reads only its own columns, before it writes them). Then, on those keys while
 // they are in cache, the token-to-image attention of the queries m over keys + pe, with the keys as values: returns
 // z = softmax(m (keys + pe)) keys^T [rows of m, C]. So each attention over the image is one read of the maps, and
@@ -223,6 +269,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         p.sum.assign(std::size_t(rows), 0.0f);
         p.z.assign(std::size_t(rows * ch), 0.0f);
     }
+    const std::vector<std::uint16_t> mTiles = tilesOf(m);
     forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
         PartialAttention& part = partials[std::size_t(at::get_thread_num())];
         float* k = threadScratch(std::size_t((4 * ch + termRows + rows) * kBlock));
@@ -233,9 +280,9 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         float* scores = s + termRows * kBlock;
         // The block's keys [C, cols] (row stride keysLd) and keys + pe.
         positionalBlock(g, j0, cols, pe);
-        const float* keys = in + j0;
-        std::int64_t keysLd = g.n;
-        if (dense.map || dense.perChannel) {  // the first layer's keys: embedding + dense prompt embedding
+        const float* keys = in + j0 * ch;  // keys of the previous pass: blocks [C, cols]
+        std::int64_t keysLd = cols;
+        if (dense.map || dense.perChannel) {  // `in` is the image embedding [C, N]  // the first layer's keys: embedding + dense prompt embedding
             for (std::int64_t c = 0; c < ch; ++c) {
                 const float* x = in + c * g.n + j0;
                 float* dst = k + c * cols;
@@ -251,9 +298,11 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         }
         addPe(g, keys, keysLd, pe, cols, kpe);
         if (terms) {
-            gemm(false, false, termRows, cols, ch, terms->g.data_ptr<float>(), ch, kpe, cols, false, s, cols);
+            productWithBlock(terms->g.data_ptr<float>(), terms->gTiles, termRows, ch, kpe, cols, false, s,
+                             amx::Precision::Float);
             softmaxColumnGroups(s, cols, heads, termRows / heads, cols, terms->g0.data_ptr<float>());
-            gemm(true, false, ch, cols, termRows, terms->pv.data_ptr<float>(), ch, s, cols, false, o, cols);
+            productWithBlock(terms->pvT.data_ptr<float>(), terms->pvTTiles, ch, termRows, s, cols, false, o,
+                             amx::Precision::Float);
             // The new keys: LayerNorm(attention + keys + output bias), written to `out` and, with pe, to kpe.
             ColumnNorm norm;
             norm.in = o;
@@ -263,17 +312,17 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             norm.rowBias = terms->outBias;
             norm.gamma = gamma;
             norm.beta = beta;
-            norm.out = out + j0;
-            norm.ldOut = g.n;
+            norm.out = out + j0 * ch;
+            norm.ldOut = cols;
             norm.plus = pe;
             norm.ldPlus = cols;
             norm.plusOut = kpe;
             norm.ldPlusOut = cols;
             layerNormColumns(norm, ch, cols);
-            keys = out + j0;
-            keysLd = g.n;
+            keys = out + j0 * ch;
+            keysLd = cols;
         }
-        gemm(false, false, rows, cols, ch, m.data_ptr<float>(), ch, kpe, cols, false, scores, cols);
+        productWithBlock(m.data_ptr<float>(), mTiles, rows, ch, kpe, cols, false, scores, amx::Precision::Float);
         softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), part.z.data(), ch, ch);
         gemm(false, true, rows, ch, cols, scores, cols, keys, keysLd, true, part.z.data(), ch);
     });
@@ -297,7 +346,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
     return z;
 }
 
-// Output upscaling and hypernetwork product: masks [K, 4h, 4w] from the final keys [C, N]. A 2x2 transposed
+// Output upscaling and hypernetwork product: masks [K, 4h, 4w] from the final keys (blocks [C, kBlock]). A 2x2 transposed
 // convolution of stride 2 is one product per pixel (C_in -> 2 x 2 x C_out); its four sub-pixels (s1) each go
 // through LayerNorm2d and GELU, the second one's four (s2) through GELU, and the hypernetwork vectors reduce those
 // C/8 channels to the K masks, written to their place in the 4x grid.
@@ -316,14 +365,14 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
         float* u1 = threadScratch(std::size_t((4 * c1 + 4 * c2 + k) * kBlock));
         float* u2 = u1 + 4 * c1 * kBlock;
         float* m = u2 + 4 * c2 * kBlock;
-        for (std::int64_t r = 0; r < 4 * c1; ++r)
-            std::fill(u1 + r * cols, u1 + (r + 1) * cols, b1.data_ptr<float>()[r % c1]);
-        gemm(false, false, 4 * c1, cols, ch, w1s.data_ptr<float>(), ch, keys + j0, g.n, true, u1, cols);
+        productWithBlock(w1s.data_ptr<float>(), g.weights->upscalingTiles(0), 4 * c1, ch, keys + j0 * ch, cols, false,
+                         u1, kUpscalingPrecision);
         for (int s1 = 0; s1 < 4; ++s1) {
             float* x = u1 + s1 * c1 * cols;
             ColumnNorm norm;
             norm.in = x;
             norm.ldIn = cols;
+            norm.rowBias = b1.data_ptr<float>();
             norm.gamma = gamma;
             norm.beta = beta;
             norm.eps = 1e-6f;
@@ -333,7 +382,8 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
             geluInPlace(x, c1 * cols);
             for (std::int64_t r = 0; r < 4 * c2; ++r)
                 std::fill(u2 + r * cols, u2 + (r + 1) * cols, b3.data_ptr<float>()[r % c2]);
-            gemm(false, false, 4 * c2, cols, c1, w3s.data_ptr<float>(), c1, x, cols, true, u2, cols);
+            productWithBlock(w3s.data_ptr<float>(), g.weights->upscalingTiles(1), 4 * c2, c1, x, cols, true, u2,
+                             kUpscalingPrecision);
             geluInPlace(u2, 4 * c2 * cols);
             for (int s2 = 0; s2 < 4; ++s2) {
                 combineRows(u2 + s2 * c2 * cols, cols, c2, hyper.data_ptr<float>(), k, cols, m, cols);
@@ -371,6 +421,11 @@ DecoderWeights::DecoderWeights(const Weights& w, const Config& c)
     for (int i = 0; i < 2; ++i) {
         const torch::Tensor& t = w.at("mask_decoder.output_upscaling." + std::to_string(3 * i) + ".weight");
         m_upscaling[i] = t.to(torch::kFloat32).permute({2, 3, 1, 0}).reshape({4 * t.size(1), t.size(0)}).contiguous();
+        if (amx::available()) {
+            const std::int64_t rows = m_upscaling[i].size(0), k = m_upscaling[i].size(1);
+            m_upscalingTiles[i].resize(amx::packedSize(rows, k));
+            amx::packA(m_upscaling[i].data_ptr<float>(), k, rows, k, m_upscalingTiles[i].data());
+        }
     }
     const std::string prefix = "mask_decoder.", suffix = ".weight";
     for (const auto& [key, t] : w.all()) {
@@ -458,7 +513,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     torch::Tensor z =
         imagePass(g, embedding.data_ptr<float>(), firstDense, nullptr, heads, nullptr, nullptr, nullptr,
                   tokenToImageQueries(w, dw, layer + "0.cross_attn_token_to_image", queries + tokens, heads));
-    torch::Tensor keys = torch::empty({g.channels, g.n});  // updated in place by each layer's pass
+    torch::Tensor keys = torch::empty({g.channels, g.n});  // blocks [C, kBlock], updated in place by each layer's pass
     for (int i = 0; i < c.decoderDepth; ++i) {
         const std::string p = layer + std::to_string(i);
         const torch::Tensor attended = tokenToImageOutput(w, dw, p + ".cross_attn_token_to_image", z, heads);

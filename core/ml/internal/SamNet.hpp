@@ -88,6 +88,8 @@ public:
     std::int64_t gridWidth() const { return m_gridW; }
     /// Output upscaling convolution 0 or 1 as a matrix [4 C_out, C_in], rows (sub-pixel, output channel).
     const torch::Tensor& upscaling(int i) const { return m_upscaling[i]; }
+    /// The same packed for AMX products (amx::packA), where the CPU has AMX; else empty.
+    const std::vector<std::uint16_t>& upscalingTiles(int i) const { return m_upscalingTiles[i]; }
 
 private:
     struct Layer {
@@ -97,6 +99,7 @@ private:
     std::map<std::string, Layer> m_layers;
     torch::Tensor m_sinX, m_cosX, m_sinY, m_cosY;
     torch::Tensor m_upscaling[2];
+    std::vector<std::uint16_t> m_upscalingTiles[2];
     std::int64_t m_gridH = 0, m_gridW = 0;
 };
 

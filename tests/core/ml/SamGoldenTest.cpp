@@ -8,6 +8,7 @@
 #include "core/io/Npy.h"
 #include "core/ml/Checkpoint.h"
 #include "core/ml/Sam.h"
+#include "core/ml/internal/Amx.hpp"
 #include "core/ml/internal/SamNet.hpp"
 #include "tests/support/SharedData.h"
 
@@ -80,7 +81,10 @@ TEST_F(SamGolden, PreprocessingMatchesTheEncoderInput)
     EXPECT_LE(d.relL2, 1e-6);
 }
 
-TEST_F(SamGolden, EveryPromptCaseMatchesSamPredictor)
+namespace {
+
+// Every prompt case of both golden images within the README's tolerances, on whichever product kernels run.
+void checkEveryPromptCase()
 {
     const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
     EXPECT_EQ(sam.variant(), "custom");
@@ -135,6 +139,25 @@ TEST_F(SamGolden, EveryPromptCaseMatchesSamPredictor)
         }
         EXPECT_EQ(cases, 10);
     }
+}
+
+}  // namespace
+
+// On AMX where the CPU has it (the decoder's image-side products in three bfloat16 parts), else the float kernels.
+TEST_F(SamGolden, EveryPromptCaseMatchesSamPredictor)
+{
+    std::printf("  products on %s\n", ml::amx::enabled() ? "AMX" : "the float kernels");
+    checkEveryPromptCase();
+}
+
+// The float kernels, which every CPU without AMX runs, checked on this one too.
+TEST_F(SamGolden, EveryPromptCaseMatchesSamPredictorOnTheFloatKernels)
+{
+    if (!ml::amx::enabled())
+        GTEST_SKIP() << "no AMX on this CPU: EveryPromptCaseMatchesSamPredictor ran the float kernels";
+    ml::amx::setEnabled(false);
+    checkEveryPromptCase();
+    ml::amx::setEnabled(true);
 }
 
 namespace {

@@ -1,0 +1,379 @@
+#include "core/ml/internal/Amx.hpp"
+
+// Std
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+#include <algorithm>
+
+#if defined(__x86_64__) && defined(__linux__)
+#define CAMSIGHT_AMX 1
+// GCC 12's avx512fintrin.h: _mm512_srli_epi32 inlined at -O3 warns of its own _mm512_undefined_epi32() operand.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace camsight::ml::amx {
+namespace {
+
+constexpr std::int64_t kTile = 512;  // bf16 values in a 1 KB tile
+
+std::int64_t tilesOf(std::int64_t n, std::int64_t size)
+{
+    return (n + size - 1) / size;
+}
+
+std::atomic<bool> g_switchedOff{false};
+
+#if CAMSIGHT_AMX
+
+bool detect()
+{
+    if (const char* env = std::getenv("CAMSIGHT_AMX"); env && std::strcmp(env, "0") == 0)
+        g_switchedOff = true;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return false;
+    const bool tile = d & (1u << 24), bf16 = d & (1u << 22), avx512 = b & (1u << 16), avx512bw = b & (1u << 30);
+    if (!tile || !bf16 || !avx512 || !avx512bw)
+        return false;
+    // Linux hands out the 8 KB tile state only on request (ARCH_REQ_XCOMP_PERM for XTILEDATA); once per process.
+    constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
+}
+
+bool detected()
+{
+    static const bool yes = detect();
+    return yes;
+}
+
+// Rounds 16 floats to bfloat16 (to nearest, ties to even), as floats whose low 16 bits are zero.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 roundBf16(__m512 x)
+{
+    const __m512i bits = _mm512_castps_si512(x);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    const __m512i up = _mm512_add_epi32(bits, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
+    return _mm512_castsi512_ps(_mm512_and_si512(up, _mm512_set1_epi32(int(0xFFFF0000u))));
+}
+
+// The three bfloat16 parts of 16 floats, each as floats with zero low halves.
+struct Parts {
+    __m512 p[3];
+};
+
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline Parts split(__m512 x)
+{
+    Parts s;
+    s.p[0] = roundBf16(x);
+    const __m512 r1 = _mm512_sub_ps(x, s.p[0]);
+    s.p[1] = roundBf16(r1);
+    s.p[2] = roundBf16(_mm512_sub_ps(r1, s.p[1]));
+    return s;
+}
+
+// 16 bf16 values (the high halves of 16 floats), in order.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m256i highHalves(__m512 x)
+{
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(x), 16));
+}
+
+// Pairs (even, odd) as 32-bit words: even's bf16 in the low half, odd's in the high half.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512i pairs(__m512 even, __m512 odd)
+{
+    return _mm512_or_si512(_mm512_srli_epi32(_mm512_castps_si512(even), 16), _mm512_castps_si512(odd));
+}
+
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline __mmask16 firstLanes(std::int64_t count)
+{
+    return count >= 16 ? __mmask16(0xFFFF) : count <= 0 ? __mmask16(0) : __mmask16((1u << count) - 1u);
+}
+
+struct alignas(64) TileConfig {
+    std::uint8_t palette = 1, startRow = 0;
+    std::uint8_t reserved[14] = {};
+    std::uint16_t bytesPerRow[16] = {};
+    std::uint8_t rows[16] = {};
+};
+
+// MR x NR tiles of C (tiles 0..3) over all of k, A's tiles in 4-5 and B's in 6-7: for each 32 k, the six products
+// of parts (i, j), i + j <= 2 (`full`), or the three with i + j <= 1. Full tiles go to c directly; edge tiles through `edge`.
+template <int MR, int NR>
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) void tileBlock(const std::uint16_t* a, const std::uint16_t* b,
+                                                                    std::int64_t aPlane, std::int64_t bPlane,
+                                                                    std::int64_t kTiles, bool full,
+                                                                    bool accumulate, float* c,
+                                                                    std::int64_t ldc, std::int64_t rowsLeft,
+                                                                    std::int64_t colsLeft)
+{
+    alignas(64) float edge[4][256];
+    const auto cTile = [&](int r, int s) -> std::pair<float*, long> {
+        const bool full = rowsLeft >= 16 * (r + 1) && colsLeft >= 16 * (s + 1);
+        return full ? std::pair<float*, long>{c + 16 * r * ldc + 16 * s, long(4 * ldc)}
+                    : std::pair<float*, long>{edge[2 * r + s], 64L};
+    };
+    if (accumulate) {
+        for (int r = 0; r < MR; ++r)
+            for (int s = 0; s < NR; ++s) {
+                const auto [p, ld] = cTile(r, s);
+                if (p != edge[2 * r + s])
+                    continue;
+                std::memset(p, 0, sizeof edge[0]);
+                for (std::int64_t i = 0; i < std::min<std::int64_t>(16, rowsLeft - 16 * r); ++i)
+                    for (std::int64_t j = 0; j < std::min<std::int64_t>(16, colsLeft - 16 * s); ++j)
+                        p[16 * i + j] = c[(16 * r + i) * ldc + 16 * s + j];
+            }
+        { const auto [p, ld] = cTile(0, 0); _tile_loadd(0, p, ld); }
+        if constexpr (NR > 1) { const auto [p, ld] = cTile(0, 1); _tile_loadd(1, p, ld); }
+        if constexpr (MR > 1) { const auto [p, ld] = cTile(1, 0); _tile_loadd(2, p, ld); }
+        if constexpr (MR > 1 && NR > 1) { const auto [p, ld] = cTile(1, 1); _tile_loadd(3, p, ld); }
+    } else {
+        _tile_zero(0);
+        if constexpr (NR > 1)
+            _tile_zero(1);
+        if constexpr (MR > 1)
+            _tile_zero(2);
+        if constexpr (MR > 1 && NR > 1)
+            _tile_zero(3);
+    }
+    // The six part products in an order where each step reloads only one side's tiles: 14 tile loads per 32 k
+    // instead of 24 (the loads, mostly from L2, are what limits the rate).
+    for (std::int64_t t = 0; t < kTiles; ++t) {
+        const std::uint16_t* at = a + t * kTile;
+        const std::uint16_t* bt = b + t * kTile;
+        const auto loadA = [&](int part) {
+            _tile_loadd(4, at + part * aPlane, 64);
+            if constexpr (MR > 1)
+                _tile_loadd(5, at + part * aPlane + kTiles * kTile, 64);
+        };
+        const auto loadB = [&](int part) {
+            _tile_loadd(6, bt + part * bPlane, 64);
+            if constexpr (NR > 1)
+                _tile_loadd(7, bt + part * bPlane + kTiles * kTile, 64);
+        };
+        const auto multiply = [&] {
+            _tile_dpbf16ps(0, 4, 6);
+            if constexpr (NR > 1)
+                _tile_dpbf16ps(1, 4, 7);
+            if constexpr (MR > 1)
+                _tile_dpbf16ps(2, 5, 6);
+            if constexpr (MR > 1 && NR > 1)
+                _tile_dpbf16ps(3, 5, 7);
+        };
+        if (full) {
+            loadA(0);
+            loadB(2);
+            multiply();  // p0 q2
+            loadB(1);
+            multiply();  // p0 q1
+            loadA(1);
+            multiply();  // p1 q1
+            loadB(0);
+            multiply();  // p1 q0
+            loadA(2);
+            multiply();  // p2 q0
+            loadA(0);
+            multiply();  // p0 q0
+        } else {
+            loadA(0);
+            loadB(1);
+            multiply();  // p0 q1
+            loadB(0);
+            multiply();  // p0 q0
+            loadA(1);
+            multiply();  // p1 q0
+        }
+    }
+    { const auto [p, ld] = cTile(0, 0); _tile_stored(0, p, ld); }
+    if constexpr (NR > 1) { const auto [p, ld] = cTile(0, 1); _tile_stored(1, p, ld); }
+    if constexpr (MR > 1) { const auto [p, ld] = cTile(1, 0); _tile_stored(2, p, ld); }
+    if constexpr (MR > 1 && NR > 1) { const auto [p, ld] = cTile(1, 1); _tile_stored(3, p, ld); }
+    for (int r = 0; r < MR; ++r)
+        for (int s = 0; s < NR; ++s) {
+            const auto [p, ld] = cTile(r, s);
+            if (p != edge[2 * r + s])
+                continue;
+            for (std::int64_t i = 0; i < std::min<std::int64_t>(16, rowsLeft - 16 * r); ++i)
+                for (std::int64_t j = 0; j < std::min<std::int64_t>(16, colsLeft - 16 * s); ++j)
+                    c[(16 * r + i) * ldc + 16 * s + j] = p[16 * i + j];
+        }
+}
+
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) void gemmTiles(const std::uint16_t* a, const std::uint16_t* b,
+                                                                    std::int64_t m, std::int64_t n, std::int64_t k,
+                                                                    bool accumulate, float* c, std::int64_t ldc,
+                                                                    bool full)
+{
+    TileConfig config;
+    for (int i = 0; i < 8; ++i) {
+        config.rows[i] = 16;
+        config.bytesPerRow[i] = 64;
+    }
+    _tile_loadconfig(&config);
+    const std::int64_t mTiles = tilesOf(m, 16), nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32);
+    const std::int64_t aPlane = mTiles * kTiles * kTile, bPlane = nTiles * kTiles * kTile;
+    for (std::int64_t j = 0; j < nTiles; j += 2)
+        for (std::int64_t i = 0; i < mTiles; i += 2) {
+            const std::uint16_t* at = a + i * kTiles * kTile;
+            const std::uint16_t* bt = b + j * kTiles * kTile;
+            float* ct = c + 16 * i * ldc + 16 * j;
+            const std::int64_t rowsLeft = m - 16 * i, colsLeft = n - 16 * j;
+            const bool twoM = i + 1 < mTiles, twoN = j + 1 < nTiles;
+            if (twoM && twoN)
+                tileBlock<2, 2>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
+            else if (twoM)
+                tileBlock<2, 1>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
+            else if (twoN)
+                tileBlock<1, 2>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
+            else
+                tileBlock<1, 1>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
+        }
+    _tile_release();
+}
+
+__attribute__((target("avx512f,avx512bw"))) void packRows(const float* a, std::int64_t lda, std::int64_t m,
+                                                         std::int64_t k, std::uint16_t* out)
+{
+    const std::int64_t mTiles = tilesOf(m, 16), kTiles = tilesOf(k, 32), plane = mTiles * kTiles * kTile;
+    for (std::int64_t i = 0; i < mTiles; ++i)
+        for (std::int64_t t = 0; t < kTiles; ++t) {
+            std::uint16_t* tile = out + (i * kTiles + t) * kTile;
+            for (std::int64_t r = 0; r < 16; ++r) {
+                const std::int64_t row = 16 * i + r, k0 = 32 * t;
+                const bool inside = row < m;
+                const float* src = a + (inside ? row : 0) * lda + k0;
+                const __m512 x0 = _mm512_maskz_loadu_ps(inside ? firstLanes(k - k0) : 0, src);
+                const __m512 x1 = _mm512_maskz_loadu_ps(inside ? firstLanes(k - k0 - 16) : 0, src + 16);
+                const Parts s0 = split(x0), s1 = split(x1);
+                for (int p = 0; p < 3; ++p) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + p * plane + 32 * r), highHalves(s0.p[p]));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + p * plane + 32 * r + 16), highHalves(s1.p[p]));
+                }
+            }
+        }
+}
+
+__attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std::int64_t ldb, std::int64_t k,
+                                                            std::int64_t n, std::uint16_t* out)
+{
+    const std::int64_t nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32), plane = nTiles * kTiles * kTile;
+    for (std::int64_t j = 0; j < nTiles; ++j) {
+        const __mmask16 lanes = firstLanes(n - 16 * j);
+        for (std::int64_t t = 0; t < kTiles; ++t) {
+            std::uint16_t* tile = out + (j * kTiles + t) * kTile;
+            for (std::int64_t r = 0; r < 16; ++r) {
+                const std::int64_t even = 32 * t + 2 * r;
+                const __m512 x0 = _mm512_maskz_loadu_ps(even < k ? lanes : 0, b + (even < k ? even : 0) * ldb + 16 * j);
+                const __m512 x1 =
+                    _mm512_maskz_loadu_ps(even + 1 < k ? lanes : 0, b + (even + 1 < k ? even + 1 : 0) * ldb + 16 * j);
+                const Parts s0 = split(x0), s1 = split(x1);
+                for (int p = 0; p < 3; ++p)
+                    _mm512_storeu_si512(tile + p * plane + 32 * r, pairs(s0.p[p], s1.p[p]));
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) void packColumnsTransposed(const float* bt, std::int64_t ld,
+                                                                      std::int64_t k, std::int64_t n,
+                                                                      std::uint16_t* out)
+{
+    const std::int64_t nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32), plane = nTiles * kTiles * kTile;
+    alignas(64) std::uint32_t words[3][16][16];  // [part][column][pair of k]
+    for (std::int64_t j = 0; j < nTiles; ++j)
+        for (std::int64_t t = 0; t < kTiles; ++t) {
+            for (std::int64_t col = 0; col < 16; ++col) {
+                const std::int64_t column = 16 * j + col, k0 = 32 * t;
+                const bool inside = column < n;
+                const float* src = bt + (inside ? column : 0) * ld + k0;
+                const Parts s0 = split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0) : 0, src));
+                const Parts s1 = split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0 - 16) : 0, src + 16));
+                for (int p = 0; p < 3; ++p) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][0]), highHalves(s0.p[p]));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][8]), highHalves(s1.p[p]));
+                }
+            }
+            for (int p = 0; p < 3; ++p) {
+                auto* tile = reinterpret_cast<std::uint32_t*>(out + p * plane + (j * kTiles + t) * kTile);
+                for (int r = 0; r < 16; ++r)
+                    for (int col = 0; col < 16; ++col)
+                        tile[16 * r + col] = words[p][col][r];
+            }
+        }
+}
+
+#endif  // CAMSIGHT_AMX
+
+}  // namespace
+
+bool available()
+{
+#if CAMSIGHT_AMX
+    return detected();
+#else
+    return false;
+#endif
+}
+
+bool enabled()
+{
+    return available() && !g_switchedOff;
+}
+
+void setEnabled(bool on)
+{
+    g_switchedOff = !on;
+}
+
+std::size_t packedSize(std::int64_t rows, std::int64_t k)
+{
+    return std::size_t(3 * tilesOf(rows, 16) * tilesOf(k, 32) * kTile);
+}
+
+#if CAMSIGHT_AMX
+void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::uint16_t* out)
+{
+    packRows(a, lda, m, k, out);
+}
+
+void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out)
+{
+    packColumns(b, ldb, k, n, out);
+}
+
+void packBTransposed(const float* bt, std::int64_t ld, std::int64_t k, std::int64_t n, std::uint16_t* out)
+{
+    packColumnsTransposed(bt, ld, k, n, out);
+}
+
+void gemm(const std::uint16_t* a, const std::uint16_t* b, std::int64_t m, std::int64_t n, std::int64_t k,
+          bool accumulate, float* c, std::int64_t ldc, Precision precision)
+{
+    gemmTiles(a, b, m, n, k, accumulate, c, ldc, precision == Precision::Float);
+}
+#else  // never enabled() here: callers take their float paths
+void packA(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*)
+{
+    throw std::logic_error("AMX products on a build without them");
+}
+void packB(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*)
+{
+    throw std::logic_error("AMX products on a build without them");
+}
+void packBTransposed(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*)
+{
+    throw std::logic_error("AMX products on a build without them");
+}
+void gemm(const std::uint16_t*, const std::uint16_t*, std::int64_t, std::int64_t, std::int64_t, bool, float*,
+          std::int64_t, Precision)
+{
+    throw std::logic_error("AMX products on a build without them");
+}
+#endif
+
+}  // namespace camsight::ml::amx

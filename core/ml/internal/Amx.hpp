@@ -1,0 +1,52 @@
+#pragma once
+// Private to core/ml: float matrix products on Intel AMX tiles, at float's precision.
+//
+// AMX multiplies bfloat16 numbers (8 significant bits) into float accumulators, at ~13x the rate of AVX-512 float
+// FMAs on this machine's cores. Each float operand is split into three bfloat16 numbers, x = p0 + p1 + p2 + e with
+// p0 = bf16(x), p1 = bf16(x - p0), p2 = bf16(x - p0 - p1) and |e| <= 2^-24 |x|, and a product keeps the six
+// products of parts p_i q_j with i + j <= 2: the three left out are each below 2^-24 of the product, float's own
+// rounding. So the result is as close to the exact product as a float GEMM's (tested against double), at about
+// twice AVX-512's rate. (Only for normal floats above ~1e-30 in magnitude: smaller parts flush to zero, an error far
+// below anything the SAM decoder's values can see.)
+//
+// Operands are packed once into three planes of 1 KB tiles: A [m, k] as tiles of 16 rows x 32 k, B [k, n] as tiles
+// of 16 pairs of k x 16 columns (AMX's pair-interleaved layout); rows, columns and k past the ends are zero.
+
+// Std
+#include <cstddef>
+#include <cstdint>
+
+namespace camsight::ml::amx {
+
+/// True when this CPU has AMX-BF16 and the kernel granted this process the tile state (asked once), and the path is
+/// not switched off (setEnabled(false), or CAMSIGHT_AMX=0 in the environment). Elsewhere the callers' float kernels run.
+bool enabled();
+
+/// Whether the CPU and kernel allow AMX at all, whatever setEnabled says.
+bool available();
+
+/// Switches the AMX path off or (where available) on for this process: tests and benchmarks compare both paths.
+void setEnabled(bool on);
+
+/// uint16 values a packed A [rows, k] or B [k, rows] takes (three planes).
+std::size_t packedSize(std::int64_t rows, std::int64_t k);
+
+/// Packs a [m, k] (row stride lda).
+void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::uint16_t* out);
+
+/// Packs b [k, n] (row stride ldb).
+void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out);
+
+/// Packs B [k, n] given as its transpose bt [n, k] (row stride ld).
+void packBTransposed(const float* bt, std::int64_t ld, std::int64_t k, std::int64_t n, std::uint16_t* out);
+
+/// Which part products a product keeps: all six with i + j <= 2 (float's precision), or the three with i + j <= 1
+/// (each product's error below 2^-16 of it, as TF32's 2^-11 is what PyTorch's convolutions use on GPUs by
+/// default; twice the rate).
+enum class Precision { Float, Parts3 };
+
+/// c [m, n] (row stride ldc) = (accumulate ? c : 0) + A B for packed A [m, k] and B [k, n]. Only where enabled().
+void gemm(const std::uint16_t* a, const std::uint16_t* b, std::int64_t m, std::int64_t n, std::int64_t k,
+          bool accumulate, float* c, std::int64_t ldc, Precision precision = Precision::Float);
+
+}  // namespace camsight::ml::amx
