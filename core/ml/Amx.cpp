@@ -258,8 +258,22 @@ __attribute__((target("avx512f,avx512bw"))) void packRows(const float* a, std::i
         }
 }
 
-__attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std::int64_t ldb, std::int64_t k,
-                                                            std::int64_t n, std::uint16_t* out)
+// 16 values of row `row` of b (+ plus) from column j, the lanes past n masked; zeros for rows past k.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 loadRow(const float* b, std::int64_t ldb,
+                                                                                 const float* plus,
+                                                                                 std::int64_t ldPlus, std::int64_t row,
+                                                                                 std::int64_t k, std::int64_t j,
+                                                                                 __mmask16 lanes)
+{
+    const __mmask16 mask = row < k ? lanes : 0;
+    const std::int64_t at = row < k ? row : 0;
+    const __m512 x = _mm512_maskz_loadu_ps(mask, b + at * ldb + j);
+    return plus ? _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, plus + at * ldPlus + j)) : x;
+}
+
+__attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std::int64_t ldb, const float* plus,
+                                                            std::int64_t ldPlus, std::int64_t k, std::int64_t n,
+                                                            std::uint16_t* out)
 {
     const std::int64_t nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32), plane = nTiles * kTiles * kTile;
     for (std::int64_t j = 0; j < nTiles; ++j) {
@@ -268,9 +282,8 @@ __attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std
             std::uint16_t* tile = out + (j * kTiles + t) * kTile;
             for (std::int64_t r = 0; r < 16; ++r) {
                 const std::int64_t even = 32 * t + 2 * r;
-                const __m512 x0 = _mm512_maskz_loadu_ps(even < k ? lanes : 0, b + (even < k ? even : 0) * ldb + 16 * j);
-                const __m512 x1 =
-                    _mm512_maskz_loadu_ps(even + 1 < k ? lanes : 0, b + (even + 1 < k ? even + 1 : 0) * ldb + 16 * j);
+                const __m512 x0 = loadRow(b, ldb, plus, ldPlus, even, k, 16 * j, lanes);
+                const __m512 x1 = loadRow(b, ldb, plus, ldPlus, even + 1, k, 16 * j, lanes);
                 const Parts s0 = split(x0), s1 = split(x1);
                 for (int p = 0; p < 3; ++p)
                     _mm512_storeu_si512(tile + p * plane + 32 * r, pairs(s0.p[p], s1.p[p]));
@@ -341,9 +354,10 @@ void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std
     packRows(a, lda, m, k, out);
 }
 
-void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out)
+void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out, const float* plus,
+           std::int64_t ldPlus)
 {
-    packColumns(b, ldb, k, n, out);
+    packColumns(b, ldb, plus, ldPlus, k, n, out);
 }
 
 void packBTransposed(const float* bt, std::int64_t ld, std::int64_t k, std::int64_t n, std::uint16_t* out)
@@ -361,7 +375,7 @@ void packA(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t
 {
     throw std::logic_error("AMX products on a build without them");
 }
-void packB(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*)
+void packB(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*, const float*, std::int64_t)
 {
     throw std::logic_error("AMX products on a build without them");
 }

@@ -170,6 +170,75 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void combineRows(
 }
 
 
+namespace {
+
+// The sum of a vector's 16 lanes, by halving.
+__attribute__((always_inline)) inline float laneSum(Vec16 v)
+{
+    typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
+    typedef float Vec4 __attribute__((vector_size(16), aligned(4)));
+    const Vec8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                   __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    const Vec4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+    return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+// accumulateDots for R rows of a and C rows of b from (r0, c0): R x C accumulators over the vector part of k.
+template <int R, int C>
+__attribute__((always_inline)) inline void dotsTile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                                                   std::int64_t k, float* out, std::int64_t ldOut)
+{
+    Vec16 acc[R][C] = {};
+    const std::int64_t vectorEnd = k / 16 * 16;
+    for (std::int64_t j = 0; j < vectorEnd; j += 16) {
+        Vec16 bv[C];
+        for (int q = 0; q < C; ++q)
+            bv[q] = *reinterpret_cast<const Vec16*>(b + q * ldb + j);
+        for (int r = 0; r < R; ++r) {
+            const Vec16 av = *reinterpret_cast<const Vec16*>(a + r * lda + j);
+            for (int q = 0; q < C; ++q)
+                acc[r][q] += av * bv[q];
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int q = 0; q < C; ++q) {
+            float tail = 0.0f;
+            for (std::int64_t j = vectorEnd; j < k; ++j)
+                tail += a[r * lda + j] * b[q * ldb + j];
+            out[r * ldOut + q] += laneSum(acc[r][q]) + tail;
+        }
+}
+
+template <int R>
+__attribute__((always_inline)) inline void dotsRows(const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                                                   std::int64_t n, std::int64_t k, float* out, std::int64_t ldOut)
+{
+    std::int64_t c = 0;
+    for (; c + 4 <= n; c += 4)
+        dotsTile<R, 4>(a, lda, b + c * ldb, ldb, k, out + c, ldOut);
+    for (; c < n; ++c)
+        dotsTile<R, 1>(a, lda, b + c * ldb, ldb, k, out + c, ldOut);
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void accumulateDots(
+    const float* a, std::int64_t lda, std::int64_t m, const float* b, std::int64_t ldb, std::int64_t n, std::int64_t k,
+    float* out, std::int64_t ldOut)
+{
+    std::int64_t r = 0;
+    for (; r + 6 <= m; r += 6)
+        dotsRows<6>(a + r * lda, lda, b, ldb, n, k, out + r * ldOut, ldOut);
+    switch (m - r) {
+        case 5: dotsRows<5>(a + r * lda, lda, b, ldb, n, k, out + r * ldOut, ldOut); break;
+        case 4: dotsRows<4>(a + r * lda, lda, b, ldb, n, k, out + r * ldOut, ldOut); break;
+        case 3: dotsRows<3>(a + r * lda, lda, b, ldb, n, k, out + r * ldOut, ldOut); break;
+        case 2: dotsRows<2>(a + r * lda, lda, b, ldb, n, k, out + r * ldOut, ldOut); break;
+        case 1: dotsRows<1>(a + r * lda, lda, b, ldb, n, k, out + r * ldOut, ldOut); break;
+        default: break;
+    }
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) void softmaxRowsOnline(
     float* s, std::int64_t ld, std::int64_t rows, std::int64_t cols, float* runMax, float* runSum, float* acc,
     std::int64_t ldAcc, std::int64_t accCols)

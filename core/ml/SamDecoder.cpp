@@ -73,24 +73,36 @@ float* threadScratch(std::size_t floats)
 constexpr amx::Precision kUpscalingPrecision = amx::Precision::Parts3;
 
 // A per-thread buffer for operands packed for AMX (amx::packB), kept like threadScratch's.
-std::uint16_t* threadTiles(std::size_t values)
+std::uint16_t* threadTiles(std::size_t values, int which = 0)
 {
-    thread_local std::vector<std::uint16_t> buffer;
+    thread_local std::vector<std::uint16_t> buffers[2];
+    std::vector<std::uint16_t>& buffer = buffers[which];
     if (buffer.size() < values)
         buffer.resize(values);
     return buffer.data();
 }
 
-// c [m, cols] (row stride cols) = (accumulate ? c : 0) + a b for a [m, k] given as a (row stride k) and, where AMX
-// runs, as `aTiles` (amx::packA), and a block b [k, cols] (row stride cols).
-void productWithBlock(const float* a, const std::vector<std::uint16_t>& aTiles, std::int64_t m, std::int64_t k,
-                      const float* b, std::int64_t cols, bool accumulate, float* c, amx::Precision precision)
+// Whether this decode's image-side products run on AMX: amx::enabled() and the operand `aTiles` packed for it.
+bool onTiles(const std::vector<std::uint16_t>& aTiles)
 {
-    if (amx::enabled() && !aTiles.empty()) {
+    return amx::enabled() && !aTiles.empty();
+}
+
+// c [m, cols] (row stride cols) = (accumulate ? c : 0) + a b for a [m, k] given as a (row stride k) and, where AMX
+// runs (onTiles), as `aTiles` (amx::packA), and a block b [k, cols] (row stride cols). On AMX, b + plus when `plus`
+// [k, cols] is given (the keys and their positional encoding, summed as they are packed); the float path takes the
+// sum made by the caller.
+void productWithBlock(const float* a, const std::vector<std::uint16_t>& aTiles, std::int64_t m, std::int64_t k,
+                      const float* b, const float* plus, std::int64_t cols, bool accumulate, float* c,
+                      amx::Precision precision)
+{
+    if (onTiles(aTiles)) {
         std::uint16_t* packed = threadTiles(amx::packedSize(cols, k));
-        amx::packB(b, cols, k, cols, packed);
+        amx::packB(b, cols, k, cols, packed, plus, cols);
         amx::gemm(aTiles.data(), packed, m, cols, k, accumulate, c, cols, precision);
     } else {
+        if (plus)
+            throw std::logic_error("productWithBlock: the float path takes b + plus made by the caller");
         gemm(false, false, m, cols, k, a, k, b, cols, accumulate, c, cols);
     }
 }
@@ -245,10 +257,24 @@ struct Dense {
     const float* perChannel = nullptr;
 };
 
+// z [rows, cols] (contiguous): column j times e^(before[j] - after[j]), the online softmax's rescaling of a running
+// output kept transposed (a column per query; a column whose maximum has not moved is left alone).
+void rescaleColumns(float* z, std::int64_t rows, std::int64_t cols, const float* before, const float* after)
+{
+    for (std::int64_t j = 0; j < cols; ++j) {
+        if (before[j] == after[j])
+            continue;
+        const float f = std::exp(before[j] - after[j]);
+        for (std::int64_t r = 0; r < rows; ++r)
+            z[r * cols + j] *= f;
+    }
+}
+
 // One thread's share of a token-to-image attention, accumulated block by block (softmaxRowsOnline): running row
 // maxima and sums and the unnormalised output rows.
 struct PartialAttention {
-    std::vector<float> max, sum, z;
+    std::vector<float> max, sum, z;  // z [rows, C], or on AMX its transpose [C, rows]
+    std::vector<float> previousMax;
 };
 
 // One pass over the image columns, block by block. The pass's keys are `in`: with `dense`, the image embedding [C, N]
@@ -263,13 +289,15 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
                         std::int64_t heads, const float* gamma, const float* beta, float* out, const torch::Tensor& m)
 {
     const std::int64_t ch = g.channels, rows = m.size(0), termRows = terms ? terms->g.size(0) : 0;
+    const std::vector<std::uint16_t> mTiles = tilesOf(m);
     std::vector<PartialAttention> partials(std::size_t(std::max(1, at::get_num_threads())));
     for (auto& p : partials) {
         p.max.assign(std::size_t(rows), -std::numeric_limits<float>::infinity());
         p.sum.assign(std::size_t(rows), 0.0f);
         p.z.assign(std::size_t(rows * ch), 0.0f);
+        p.previousMax.resize(std::size_t(rows));
     }
-    const std::vector<std::uint16_t> mTiles = tilesOf(m);
+    const bool transposedZ = onTiles(mTiles);
     forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
         PartialAttention& part = partials[std::size_t(at::get_thread_num())];
         float* k = threadScratch(std::size_t((4 * ch + termRows + rows) * kBlock));
@@ -278,11 +306,10 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         float* o = kpe + ch * kBlock;
         float* s = o + ch * kBlock;
         float* scores = s + termRows * kBlock;
-        // The block's keys [C, cols] (row stride keysLd) and keys + pe.
+        // The block's keys [C, cols] and, on the float path, keys + pe (on AMX they are summed as they are packed).
         positionalBlock(g, j0, cols, pe);
         const float* keys = in + j0 * ch;  // keys of the previous pass: blocks [C, cols]
-        std::int64_t keysLd = cols;
-        if (dense.map || dense.perChannel) {  // `in` is the image embedding [C, N]  // the first layer's keys: embedding + dense prompt embedding
+        if (dense.map || dense.perChannel) {  // the first layer's keys: image embedding [C, N] + dense prompt embedding
             for (std::int64_t c = 0; c < ch; ++c) {
                 const float* x = in + c * g.n + j0;
                 float* dst = k + c * cols;
@@ -294,37 +321,53 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
                         dst[j] = x[j] + dense.perChannel[c];
             }
             keys = k;
-            keysLd = cols;
         }
-        addPe(g, keys, keysLd, pe, cols, kpe);
+        const bool tiles = onTiles(mTiles);
+        if (!tiles)
+            addPe(g, keys, cols, pe, cols, kpe);
         if (terms) {
-            productWithBlock(terms->g.data_ptr<float>(), terms->gTiles, termRows, ch, kpe, cols, false, s,
-                             amx::Precision::Float);
+            productWithBlock(terms->g.data_ptr<float>(), terms->gTiles, termRows, ch, tiles ? keys : kpe,
+                             tiles ? pe : nullptr, cols, false, s, amx::Precision::Float);
             softmaxColumnGroups(s, cols, heads, termRows / heads, cols, terms->g0.data_ptr<float>());
-            productWithBlock(terms->pvT.data_ptr<float>(), terms->pvTTiles, ch, termRows, s, cols, false, o,
+            productWithBlock(terms->pvT.data_ptr<float>(), terms->pvTTiles, ch, termRows, s, nullptr, cols, false, o,
                              amx::Precision::Float);
-            // The new keys: LayerNorm(attention + keys + output bias), written to `out` and, with pe, to kpe.
+            // The new keys: LayerNorm(attention + keys + output bias), written to `out` and, on the float path, with
+            // pe to kpe.
             ColumnNorm norm;
             norm.in = o;
             norm.ldIn = cols;
             norm.residual = keys;
-            norm.ldResidual = keysLd;
+            norm.ldResidual = cols;
             norm.rowBias = terms->outBias;
             norm.gamma = gamma;
             norm.beta = beta;
             norm.out = out + j0 * ch;
             norm.ldOut = cols;
-            norm.plus = pe;
-            norm.ldPlus = cols;
-            norm.plusOut = kpe;
-            norm.ldPlusOut = cols;
+            if (!tiles) {
+                norm.plus = pe;
+                norm.ldPlus = cols;
+                norm.plusOut = kpe;
+                norm.ldPlusOut = cols;
+            }
             layerNormColumns(norm, ch, cols);
             keys = out + j0 * ch;
-            keysLd = cols;
         }
-        productWithBlock(m.data_ptr<float>(), mTiles, rows, ch, kpe, cols, false, scores, amx::Precision::Float);
-        softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), part.z.data(), ch, ch);
-        gemm(false, true, rows, ch, cols, scores, cols, keys, keysLd, true, part.z.data(), ch);
+        productWithBlock(m.data_ptr<float>(), mTiles, rows, ch, tiles ? keys : kpe, tiles ? pe : nullptr, cols, false,
+                         scores, amx::Precision::Float);
+        if (transposedZ) {
+            // z^T [C, rows] += keys [C, cols] scores^T on AMX; the running output rescaled here, as a column of z^T.
+            std::copy(part.max.begin(), part.max.end(), part.previousMax.begin());
+            softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), nullptr, 0, 0);
+            rescaleColumns(part.z.data(), ch, rows, part.previousMax.data(), part.max.data());
+            std::uint16_t* keyTiles = threadTiles(amx::packedSize(ch, cols), 0);
+            std::uint16_t* weightTiles = threadTiles(amx::packedSize(rows, cols), 1);
+            amx::packA(keys, cols, ch, cols, keyTiles);
+            amx::packBTransposed(scores, cols, cols, rows, weightTiles);
+            amx::gemm(keyTiles, weightTiles, ch, rows, cols, true, part.z.data(), rows);
+        } else {
+            softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), part.z.data(), ch, ch);
+            accumulateDots(scores, cols, rows, keys, cols, ch, cols, part.z.data(), ch);
+        }
     });
     // The threads' shares combined: z = sum_t e^(max_t - max) z_t / sum_t e^(max_t - max) sum_t.
     torch::Tensor z = torch::zeros({rows, ch});
@@ -338,7 +381,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             const float f = std::exp(p.max[std::size_t(r)] - top);
             total += double(f) * p.sum[std::size_t(r)];
             for (std::int64_t c = 0; c < ch; ++c)
-                zp[r * ch + c] += f * p.z[std::size_t(r * ch + c)];
+                zp[r * ch + c] += f * p.z[std::size_t(transposedZ ? c * rows + r : r * ch + c)];
         }
         for (std::int64_t c = 0; c < ch; ++c)
             zp[r * ch + c] = float(zp[r * ch + c] / total);
@@ -365,8 +408,8 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
         float* u1 = threadScratch(std::size_t((4 * c1 + 4 * c2 + k) * kBlock));
         float* u2 = u1 + 4 * c1 * kBlock;
         float* m = u2 + 4 * c2 * kBlock;
-        productWithBlock(w1s.data_ptr<float>(), g.weights->upscalingTiles(0), 4 * c1, ch, keys + j0 * ch, cols, false,
-                         u1, kUpscalingPrecision);
+        productWithBlock(w1s.data_ptr<float>(), g.weights->upscalingTiles(0), 4 * c1, ch, keys + j0 * ch, nullptr, cols,
+                         false, u1, kUpscalingPrecision);
         for (int s1 = 0; s1 < 4; ++s1) {
             float* x = u1 + s1 * c1 * cols;
             ColumnNorm norm;
@@ -382,8 +425,8 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
             geluInPlace(x, c1 * cols);
             for (std::int64_t r = 0; r < 4 * c2; ++r)
                 std::fill(u2 + r * cols, u2 + (r + 1) * cols, b3.data_ptr<float>()[r % c2]);
-            productWithBlock(w3s.data_ptr<float>(), g.weights->upscalingTiles(1), 4 * c2, c1, x, cols, true, u2,
-                             kUpscalingPrecision);
+            productWithBlock(w3s.data_ptr<float>(), g.weights->upscalingTiles(1), 4 * c2, c1, x, nullptr, cols, true,
+                             u2, kUpscalingPrecision);
             geluInPlace(u2, 4 * c2 * cols);
             for (int s2 = 0; s2 < 4; ++s2) {
                 combineRows(u2 + s2 * c2 * cols, cols, c2, hyper.data_ptr<float>(), k, cols, m, cols);

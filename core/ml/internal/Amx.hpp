@@ -34,8 +34,9 @@ std::size_t packedSize(std::int64_t rows, std::int64_t k);
 /// Packs a [m, k] (row stride lda).
 void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::uint16_t* out);
 
-/// Packs b [k, n] (row stride ldb).
-void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out);
+/// Packs b [k, n] (row stride ldb), or b + plus with `plus` [k, n] (row stride ldPlus).
+void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out,
+           const float* plus = nullptr, std::int64_t ldPlus = 0);
 
 /// Packs B [k, n] given as its transpose bt [n, k] (row stride ld).
 void packBTransposed(const float* bt, std::int64_t ld, std::int64_t k, std::int64_t n, std::uint16_t* out);
