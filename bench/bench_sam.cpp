@@ -238,11 +238,28 @@ int main(int argc, char** argv)
         }
         if (reused.logits.data != r.logits.data)
             std::printf("warning: the reused result differs from the last click's\n");
+        // And as an interactive client that shows masks decodes: into a reused result, without the original-size float
+        // logits (SamPrompts::fullLogits off: masks, IoU and low-resolution logits, what SamPredictor.predict returns).
+        std::vector<double> decMasks;
+        for (int i = 0; i < clicks + 1; ++i) {
+            ml::SamPrompts p;
+            p.points.push_back({300.0 + 20 * (i % 10), 200.0 + 15 * (i % 7), 1});
+            p.multimask = true;
+            p.fullLogits = false;
+            t0 = std::chrono::steady_clock::now();
+            sam.decode(e, p, reused);
+            if (i > 0)
+                decMasks.push_back(msSince(t0));
+        }
+        if (reused.masks != r.masks)
+            std::printf("warning: the masks-only result differs from the last click's\n");
         std::printf("camsight  %s  load %.0f ms  encoder median %.0f ms (min %.0f, %d runs)  decode per click median %.2f ms "
-                    "(min %.2f, %d clicks, 3 masks at 1024x768); into a reused result median %.2f ms (min %.2f)\n",
+                    "(min %.2f, %d clicks, 3 masks at 1024x768); into a reused result median %.2f ms (min %.2f); "
+                    "masks only, reused median %.2f ms (min %.2f)\n",
                     v.c_str(), loadMs, median(enc), *std::min_element(enc.begin(), enc.end()), repeats, median(dec),
                     *std::min_element(dec.begin(), dec.end()), clicks, median(decReused),
-                    *std::min_element(decReused.begin(), decReused.end()));
+                    *std::min_element(decReused.begin(), decReused.end()), median(decMasks),
+                    *std::min_element(decMasks.begin(), decMasks.end()));
         {
             const double flops = config.tinyVit ? tinyVitEncoderFlops(config) : vitEncoderFlops(config);
             std::printf("          %s encoder %.0f GFLOP; at the measured sgemm rate %.0f ms; measured / that = %.2f\n",

@@ -62,7 +62,8 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 roundBf
     return _mm512_castsi512_ps(_mm512_and_si512(up, _mm512_set1_epi32(int(0xFFFF0000u))));
 }
 
-// The three bfloat16 parts of 16 floats, each as floats with zero low halves.
+// The three bfloat16 parts of 16 floats, each as floats with zero low halves. x - p0 is exact and spans at most 16
+// bits of x's 24; what p1 leaves of it spans at most 8 and so is a bfloat16 number itself: x = p0 + p1 + p2 exactly.
 struct Parts {
     __m512 p[3];
 };
@@ -73,7 +74,7 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline Parts split(__
     s.p[0] = roundBf16(x);
     const __m512 r1 = _mm512_sub_ps(x, s.p[0]);
     s.p[1] = roundBf16(r1);
-    s.p[2] = roundBf16(_mm512_sub_ps(r1, s.p[1]));
+    s.p[2] = _mm512_sub_ps(r1, s.p[1]);
     return s;
 }
 

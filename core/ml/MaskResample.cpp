@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace camsight::ml {
 namespace {
@@ -100,11 +101,15 @@ inline float tapSum(const Tap* t, const float* src)
 
 void MaskResampler::apply(const float* low, float* out, std::uint8_t* mask, float threshold) const
 {
+    if (!out && !mask)
+        return;
     const std::int64_t outH = outHeight(), outW = outWidth();
-    // Columns first: every low-resolution row that an output row reads, resampled to the output width.
-    // (Not zero-filled: every row in [m_firstLowRow, m_endLowRow) is written before it is read.)
-    const std::unique_ptr<float[]> buffer(new float[std::size_t(m_endLowRow - m_firstLowRow) * std::size_t(outW)]);
-    float* const rows = buffer.get() - std::ptrdiff_t(m_firstLowRow) * outW;  // indexed by low-resolution row
+    // Columns first: every low-resolution row that an output row reads, resampled to the output width, into a buffer
+    // the calling thread keeps (a fresh 1 MB block per mask was an mmap and its page faults). Not zero-filled: every
+    // row in [m_firstLowRow, m_endLowRow) is written before it is read.
+    thread_local std::vector<float> buffer;
+    buffer.resize(std::max<std::size_t>(buffer.size(), std::size_t(m_endLowRow - m_firstLowRow) * std::size_t(outW)));
+    float* const rows = buffer.data() - std::ptrdiff_t(m_firstLowRow) * outW;  // indexed by low-resolution row
     at::parallel_for(m_firstLowRow, m_endLowRow, 16, [&](std::int64_t r0, std::int64_t r1) {
         for (std::int64_t r = r0; r < r1; ++r) {
             const float* __restrict src = low + r * m_lowW;
@@ -117,14 +122,18 @@ void MaskResampler::apply(const float* low, float* out, std::uint8_t* mask, floa
                     dst[x] = tapSum<4>(&m_cols[std::size_t(x) * kTaps], src);
         }
     });
-    // Then rows: each output row a weighted sum of two or four of those (contiguous, vectorised along x).
+    // Then rows: each output row a weighted sum of two or four of those (contiguous, vectorised along x). Without
+    // `out`, each row goes through a row buffer of the worker's and only the mask is written.
     at::parallel_for(0, outH, 16, [&](std::int64_t y0, std::int64_t y1) {
+        thread_local std::vector<float> rowBuffer;
+        if (!out)
+            rowBuffer.resize(std::max<std::size_t>(rowBuffer.size(), std::size_t(outW)));
         for (std::int64_t y = y0; y < y1; ++y) {
             const Tap* t = &m_rows[std::size_t(y) * kTaps];
             const float* __restrict a = rows + std::ptrdiff_t(t[0].index) * outW;
             const float* __restrict b = rows + std::ptrdiff_t(t[1].index) * outW;
             const float wa = t[0].weight, wb = t[1].weight;
-            float* __restrict dst = out + y * outW;
+            float* __restrict dst = out ? out + y * outW : rowBuffer.data();
             if (m_rowTaps == 2) {
                 for (std::int64_t x = 0; x < outW; ++x)
                     dst[x] = wa * a[x] + wb * b[x];

@@ -215,7 +215,13 @@ void SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts, SamResul
     std::copy(lowC.data_ptr<float>(), lowC.data_ptr<float>() + lowC.numel(), r.lowResLogits.data.begin());
     reshape(r.iou, {k});
     std::copy(iouC.data_ptr<float>(), iouC.data_ptr<float>() + iouC.numel(), r.iou.data.begin());
-    reshape(r.logits, {k, e.originalHeight, e.originalWidth});
+    if (prompts.fullLogits) {
+        reshape(r.logits, {k, e.originalHeight, e.originalWidth});
+    } else {
+        r.logits.shape.clear();
+        r.logits.data.clear();
+    }
+    float* const logits = prompts.fullLogits ? r.logits.data.data() : nullptr;
     r.masks.resize(std::size_t(k * plane));
     const std::int64_t lowPlane = low.size(2) * low.size(3);
     if (e.medsam) {
@@ -226,7 +232,7 @@ void SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts, SamResul
         for (std::int64_t i = 0; i < k; ++i)
             resize.apply(prob.data_ptr<float>() + i * lowPlane, r.probabilities.data.data() + i * plane,
                          r.masks.data() + i * plane, 0.5f);
-        for (std::size_t i = 0; i < r.logits.data.size(); ++i) {
+        for (std::size_t i = 0; logits && i < r.logits.data.size(); ++i) {
             const double q = r.probabilities.data[i];
             r.logits.data[i] = static_cast<float>(std::log(q / (1.0 - q)));
         }
@@ -237,7 +243,7 @@ void SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts, SamResul
     const MaskResampler resample = postprocessor(e, c.imageSize);
     const float* lowData = r.lowResLogits.data.data();
     for (std::int64_t i = 0; i < k; ++i)
-        resample.apply(lowData + i * lowPlane, r.logits.data.data() + i * plane, r.masks.data() + i * plane);
+        resample.apply(lowData + i * lowPlane, logits ? logits + i * plane : nullptr, r.masks.data() + i * plane);
 }
 
 void SamModel::decodePointBatch(const SamEmbedding& e, const std::vector<SamPoint>& points,

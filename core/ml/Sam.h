@@ -42,12 +42,16 @@ struct SamPrompts {
     std::optional<std::array<double, 4>> box;  ///< x0, y0, x1, y1 in original pixels
     FloatArray maskInput;                       ///< previous low-resolution logits [1, 256, 256] (or empty)
     bool multimask = true;                      ///< three masks (and IoU scores) instead of one
+    /// Also keep the upsampled logits at the original size (SamResult::logits, 4 bytes a pixel a mask). An interactive
+    /// client that shows the masks can switch this off: the masks are then thresholded row by row as they are made,
+    /// and SamResult::logits is left empty (SamPredictor.predict's outputs: masks, IoU, low-resolution logits).
+    bool fullLogits = true;
 };
 
 struct SamResult {
     FloatArray lowResLogits;  ///< [K, 256, 256]
     FloatArray iou;           ///< [K]
-    FloatArray logits;        ///< [K, H, W] at the original size
+    FloatArray logits;        ///< [K, H, W] at the original size (empty without SamPrompts::fullLogits)
     std::vector<std::uint8_t> masks;  ///< [K, H, W], logits > 0
     /// MedSAM mode: sigmoid of the low-resolution logits resized to the original size, [K, H, W] (masks = prob > 0.5;
     /// `logits` then holds log(p / (1 - p)) of these). Empty otherwise.

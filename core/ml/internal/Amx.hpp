@@ -2,10 +2,10 @@
 // Private to core/ml: float matrix products on Intel AMX tiles, at float's precision.
 //
 // AMX multiplies bfloat16 numbers (8 significant bits) into float accumulators, at ~13x the rate of AVX-512 float
-// FMAs on this machine's cores. Each float operand is split into three bfloat16 numbers, x = p0 + p1 + p2 + e with
-// p0 = bf16(x), p1 = bf16(x - p0), p2 = bf16(x - p0 - p1) and |e| <= 2^-24 |x|, and a product keeps the six
-// products of parts p_i q_j with i + j <= 2: the three left out are each below 2^-24 of the product, float's own
-// rounding. So the result is as close to the exact product as a float GEMM's (tested against double), at about
+// FMAs on this machine's cores. Each float operand is split into three bfloat16 numbers, x = p0 + p1 + p2 exactly,
+// with p0 = bf16(x) and p1 = bf16(x - p0) rounded to nearest (|p1| <= 2^-8 |x|, |p2| <= 2^-16 |x|), and a product
+// keeps the six products of parts p_i q_j with i + j <= 2: the three left out are each within ~2^-24 of the
+// product, float's own rounding. So the result is as close to the exact product as a float GEMM's (tested against double), at about
 // twice AVX-512's rate. (Only for normal floats above ~1e-30 in magnitude: smaller parts flush to zero, an error far
 // below anything the SAM decoder's values can see.)
 //

@@ -22,7 +22,8 @@ public:
     int outHeight() const { return int(m_rows.size() / kTaps); }
     int outWidth() const { return int(m_cols.size() / kTaps); }
 
-    /// `low`: lowH x lowW samples; `out`: outH x outW. When `mask` is not null it receives out > threshold.
+    /// `low`: lowH x lowW samples; `out`: outH x outW. When `mask` is not null it receives out > threshold; `out` may
+    /// then be null (only the mask is written, each row thresholded as it is made).
     void apply(const float* low, float* out, std::uint8_t* mask = nullptr, float threshold = 0.0f) const;
 
 private:

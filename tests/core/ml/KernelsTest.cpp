@@ -293,3 +293,26 @@ TEST(Kernels, CombineRowsAndSmallLinearEqualProducts)
                     static_cast<long long>(in), error, scale);
     }
 }
+
+TEST(Kernels, AccumulateDotsEqualsAProductWithATransposedMatrix)
+{
+    // The decoder's attention weights [heads * tokens, pixels] times a block's values [C, pixels]^T, added to what the
+    // output holds: every remainder of the six-row and four-column tiles, k with a tail past the vectors, row strides.
+    torch::manual_seed(19);
+    struct Shape {
+        std::int64_t m, n, k;
+    };
+    for (const Shape s : {Shape{56, 256, 256}, Shape{32, 256, 256}, Shape{11, 7, 37}, Shape{1, 3, 5}, Shape{5, 9, 16}}) {
+        const std::int64_t lda = s.k + 3, ldb = s.k + 1, ldOut = s.n + 2;
+        const torch::Tensor a = torch::rand({s.m, lda}), b = torch::randn({s.n, ldb}), out0 = torch::randn({s.m, ldOut});
+        torch::Tensor out = out0.clone();
+        accumulateDots(a.data_ptr<float>(), lda, s.m, b.data_ptr<float>(), ldb, s.n, s.k, out.data_ptr<float>(), ldOut);
+        const torch::Tensor expected =
+            out0.narrow(1, 0, s.n).to(torch::kDouble) +
+            torch::mm(a.narrow(1, 0, s.k).to(torch::kDouble), b.narrow(1, 0, s.k).to(torch::kDouble).t());
+        const double error = maxAbs(out.narrow(1, 0, s.n).to(torch::kDouble) - expected);
+        EXPECT_LT(error, 2e-6 * std::sqrt(double(s.k)) * std::max(1.0, maxAbs(expected)))
+            << s.m << " x " << s.n << " x " << s.k;
+        EXPECT_TRUE(torch::equal(out.narrow(1, s.n, ldOut - s.n), out0.narrow(1, s.n, ldOut - s.n)));  // left alone
+    }
+}

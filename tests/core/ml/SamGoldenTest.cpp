@@ -359,3 +359,36 @@ TEST_F(SamGolden, DecodingIntoAReusedResultEqualsAFreshOne)
     EXPECT_EQ(reused.logits.data, before.logits.data);
     EXPECT_EQ(reused.masks, before.masks);
 }
+
+TEST_F(SamGolden, MasksWithoutFullLogitsAreTheThresholdedLogits)
+{
+    // SamPrompts::fullLogits off: no original-size logits kept, the same masks (each row thresholded as it is made),
+    // low-resolution logits and IoU; into a result that held full logits before, and back.
+    const ml::SamModel sam = ml::SamModel::load((golden() / "sam_tiny.pth").string());
+    const ml::SamEmbedding e = sam.encode(loadImage(golden() / "sam_tiny_a/image.npy"));
+    ml::SamResult reused;
+    for (const bool full : {true, false, true, false}) {
+        ml::SamPrompts p;
+        p.points.push_back({60.0, 70.5, 1});
+        p.points.push_back({20.0, 30.0, 0});
+        p.fullLogits = full;
+        sam.decode(e, p, reused);
+        p.fullLogits = true;
+        const ml::SamResult withLogits = sam.decode(e, p);
+        ASSERT_EQ(withLogits.masks.size(), withLogits.logits.data.size());
+        std::size_t foreground = 0;
+        for (std::size_t i = 0; i < withLogits.masks.size(); ++i) {
+            ASSERT_EQ(withLogits.masks[i], withLogits.logits.data[i] > 0.0f ? 1 : 0) << i;
+            foreground += withLogits.masks[i];
+        }
+        EXPECT_GT(foreground, 0u);
+        EXPECT_LT(foreground, withLogits.masks.size());
+        EXPECT_EQ(reused.masks, withLogits.masks);
+        EXPECT_EQ(reused.lowResLogits.data, withLogits.lowResLogits.data);
+        EXPECT_EQ(reused.iou.data, withLogits.iou.data);
+        if (full)
+            EXPECT_EQ(reused.logits.data, withLogits.logits.data);
+        else
+            EXPECT_TRUE(reused.logits.data.empty() && reused.logits.shape.empty());
+    }
+}
