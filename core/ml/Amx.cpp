@@ -109,7 +109,8 @@ struct alignas(64) TileConfig {
 template <int MR, int NR>
 __attribute__((target("amx-tile,amx-bf16,avx512f"))) void tileBlock(const std::uint16_t* a, const std::uint16_t* b,
                                                                     std::int64_t aPlane, std::int64_t bPlane,
-                                                                    std::int64_t kTiles, bool full,
+                                                                    std::int64_t kTiles, std::int64_t tBegin,
+                                                                    std::int64_t tEnd, bool full,
                                                                     bool accumulate, float* c,
                                                                     std::int64_t ldc, std::int64_t rowsLeft,
                                                                     std::int64_t colsLeft)
@@ -146,7 +147,7 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void tileBlock(const std::u
     }
     // The part products in an order where each step reloads only one side's tiles: 14 tile loads per 32 k instead
     // of 24 for the six (1.5x the rate of loading both sides every time), 8 instead of 12 for the three.
-    for (std::int64_t t = 0; t < kTiles; ++t) {
+    for (std::int64_t t = tBegin; t < tEnd; ++t) {
         const std::uint16_t* at = a + t * kTile;
         const std::uint16_t* bt = b + t * kTile;
         const auto loadA = [&](int part) {
@@ -220,22 +221,29 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void gemmTiles(const std::u
     _tile_loadconfig(&config);
     const std::int64_t mTiles = tilesOf(m, 16), nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32);
     const std::int64_t aPlane = mTiles * kTiles * kTile, bPlane = nTiles * kTiles * kTile;
-    for (std::int64_t j = 0; j < nTiles; j += 2)
-        for (std::int64_t i = 0; i < mTiles; i += 2) {
-            const std::uint16_t* at = a + i * kTiles * kTile;
-            const std::uint16_t* bt = b + j * kTiles * kTile;
-            float* ct = c + 16 * i * ldc + 16 * j;
-            const std::int64_t rowsLeft = m - 16 * i, colsLeft = n - 16 * j;
-            const bool twoM = i + 1 < mTiles, twoN = j + 1 < nTiles;
-            if (twoM && twoN)
-                tileBlock<2, 2>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
-            else if (twoM)
-                tileBlock<2, 1>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
-            else if (twoN)
-                tileBlock<1, 2>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
-            else
-                tileBlock<1, 1>(at, bt, aPlane, bPlane, kTiles, full, accumulate, ct, ldc, rowsLeft, colsLeft);
-        }
+    // k in chunks of 8 tiles (256): for long k (the encoders' 1280) one chunk's A and B panels stay in L2, the
+    // result tiles reloaded per chunk; the decoder's k <= 256 is one chunk.
+    constexpr std::int64_t kChunk = 8;
+    for (std::int64_t t0 = 0; t0 < kTiles; t0 += kChunk) {
+        const std::int64_t t1 = std::min(kTiles, t0 + kChunk);
+        const bool add = accumulate || t0 > 0;
+        for (std::int64_t j = 0; j < nTiles; j += 2)
+            for (std::int64_t i = 0; i < mTiles; i += 2) {
+                const std::uint16_t* at = a + i * kTiles * kTile;
+                const std::uint16_t* bt = b + j * kTiles * kTile;
+                float* ct = c + 16 * i * ldc + 16 * j;
+                const std::int64_t rowsLeft = m - 16 * i, colsLeft = n - 16 * j;
+                const bool twoM = i + 1 < mTiles, twoN = j + 1 < nTiles;
+                if (twoM && twoN)
+                    tileBlock<2, 2>(at, bt, aPlane, bPlane, kTiles, t0, t1, full, add, ct, ldc, rowsLeft, colsLeft);
+                else if (twoM)
+                    tileBlock<2, 1>(at, bt, aPlane, bPlane, kTiles, t0, t1, full, add, ct, ldc, rowsLeft, colsLeft);
+                else if (twoN)
+                    tileBlock<1, 2>(at, bt, aPlane, bPlane, kTiles, t0, t1, full, add, ct, ldc, rowsLeft, colsLeft);
+                else
+                    tileBlock<1, 1>(at, bt, aPlane, bPlane, kTiles, t0, t1, full, add, ct, ldc, rowsLeft, colsLeft);
+            }
+    }
     _tile_release();
 }
 

@@ -32,7 +32,7 @@ TEST(Amx, SplitProductIsAsCloseToExactAsAFloatProduct)
         std::int64_t m, n, k;
     };
     for (const Shape s : {Shape{56, 256, 256}, Shape{256, 256, 56}, Shape{256, 7, 256}, Shape{17, 33, 65},
-                          Shape{1, 1, 1}, Shape{128, 250, 64}}) {
+                          Shape{1, 1, 1}, Shape{128, 250, 64}, Shape{40, 70, 1000}}) {
         for (const bool transposedB : {false, true}) {
             for (const bool accumulate : {false, true}) {
                 // Values over several orders of magnitude, as activations after LayerNorm and softmax have.
