@@ -12,7 +12,10 @@
 //     flash attention does it, so the maps are read once); the image tokens are updated in place;
 //   - the dense positional encoding is made per block from per-axis sine and cosine tables, never read as a map;
 //   - the upscaling (two 2x2 transposed convolutions, LayerNorm2d, GELUs) and the hypernetwork product run per block
-//     too, so the 256 x 256 x C/8 map is never stored: only the K masks are.
+//     too, so the 256 x 256 x C/8 map is never stored: only the K masks are;
+//   - the products over the image run on AMX tiles where the CPU has them (internal/Amx.hpp: float precision for the
+//     attention, three part products for the upscaling convolutions), else through OpenBLAS and accumulateDots; the
+//     maps a pass writes are stored block by block ([N / kBlock][C, kBlock]).
 // The same arithmetic as segment-anything's MaskDecoder up to float rounding (the golden tests and bench_sam's
 // float64 comparison measure how far).
 
