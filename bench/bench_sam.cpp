@@ -207,50 +207,40 @@ int main(int argc, char** argv)
             e = sam.encode(image);
             enc.push_back(msSince(t0));
         }
-        std::vector<double> dec;
+        // `clicks` timed clicks (after one untimed), one positive point each, multimask; decode(click, prompts) runs
+        // one of them.
+        const auto timeClicks = [&](bool fullLogits, const auto& decode) {
+            std::vector<double> times;
+            for (int i = 0; i < clicks + 1; ++i) {
+                ml::SamPrompts p;
+                p.points.push_back({300.0 + 20 * (i % 10), 200.0 + 15 * (i % 7), 1});
+                p.multimask = true;
+                p.fullLogits = fullLogits;
+                t0 = std::chrono::steady_clock::now();
+                decode(p);
+                if (i > 0)
+                    times.push_back(msSince(t0));
+            }
+            return times;
+        };
         ml::SamResult r;
         // CAMSIGHT_PROFILE=prefix: the clicks (and above, one encoder run) under LibTorch's profiler (Chrome traces of every
         // operator the calling thread runs).
         std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
         if (const char* trace = std::getenv("CAMSIGHT_PROFILE"))
             profile = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(trace) + "." + v + ".json");
-        for (int i = 0; i < clicks + 1; ++i) {
-            ml::SamPrompts p;
-            p.points.push_back({300.0 + 20 * (i % 10), 200.0 + 15 * (i % 7), 1});
-            p.multimask = true;
-            t0 = std::chrono::steady_clock::now();
-            r = sam.decode(e, p);
-            if (i > 0)
-                dec.push_back(msSince(t0));
-        }
+        const std::vector<double> dec = timeClicks(true, [&](const ml::SamPrompts& p) { r = sam.decode(e, p); });
         profile.reset();
         // The same clicks decoded into one result object, as an interactive client does (its arrays are reused).
-        std::vector<double> decReused;
         ml::SamResult reused;
-        for (int i = 0; i < clicks + 1; ++i) {
-            ml::SamPrompts p;
-            p.points.push_back({300.0 + 20 * (i % 10), 200.0 + 15 * (i % 7), 1});
-            p.multimask = true;
-            t0 = std::chrono::steady_clock::now();
-            sam.decode(e, p, reused);
-            if (i > 0)
-                decReused.push_back(msSince(t0));
-        }
+        const std::vector<double> decReused =
+            timeClicks(true, [&](const ml::SamPrompts& p) { sam.decode(e, p, reused); });
         if (reused.logits.data != r.logits.data)
             std::printf("warning: the reused result differs from the last click's\n");
         // And as an interactive client that shows masks decodes: into a reused result, without the original-size float
         // logits (SamPrompts::fullLogits off: masks, IoU and low-resolution logits, what SamPredictor.predict returns).
-        std::vector<double> decMasks;
-        for (int i = 0; i < clicks + 1; ++i) {
-            ml::SamPrompts p;
-            p.points.push_back({300.0 + 20 * (i % 10), 200.0 + 15 * (i % 7), 1});
-            p.multimask = true;
-            p.fullLogits = false;
-            t0 = std::chrono::steady_clock::now();
-            sam.decode(e, p, reused);
-            if (i > 0)
-                decMasks.push_back(msSince(t0));
-        }
+        const std::vector<double> decMasks =
+            timeClicks(false, [&](const ml::SamPrompts& p) { sam.decode(e, p, reused); });
         if (reused.masks != r.masks)
             std::printf("warning: the masks-only result differs from the last click's\n");
         std::printf("camsight  %s  load %.0f ms  encoder median %.0f ms (min %.0f, %d runs)  decode per click median %.2f ms "

@@ -105,7 +105,8 @@ struct alignas(64) TileConfig {
 };
 
 // MR x NR tiles of C (tiles 0..3) over all of k, A's tiles in 4-5 and B's in 6-7: for each 32 k, the six products
-// of parts (i, j), i + j <= 2 (`full`), or the three with i + j <= 1. Full tiles go to c directly; edge tiles through `edge`.
+// of parts (i, j), i + j <= 2 (`full`), or the three with i + j <= 1. Full tiles go to c directly; edge tiles
+// through `edge`.
 template <int MR, int NR>
 __attribute__((target("amx-tile,amx-bf16,avx512f"))) void tileBlock(const std::uint16_t* a, const std::uint16_t* b,
                                                                     std::int64_t aPlane, std::int64_t bPlane,
@@ -145,8 +146,12 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void tileBlock(const std::u
         if constexpr (MR > 1 && NR > 1)
             _tile_zero(3);
     }
-    // The part products in an order where each step reloads only one side's tiles: 14 tile loads per 32 k instead
-    // of 24 for the six (1.5x the rate of loading both sides every time), 8 instead of 12 for the three.
+    // The part products (i, j) in an order where each step reloads only one side's tiles: 14 tile loads per 32 k
+    // instead of 24 for the six (1.5x the rate of loading both sides every time), 8 instead of 12 for the three.
+    static constexpr std::pair<int, int> kSix[] = {{0, 2}, {0, 1}, {1, 1}, {1, 0}, {2, 0}, {0, 0}};
+    static constexpr std::pair<int, int> kThree[] = {{0, 1}, {0, 0}, {1, 0}};
+    const std::pair<int, int>* const steps = full ? kSix : kThree;
+    const int stepCount = full ? 6 : 3;
     for (std::int64_t t = tBegin; t < tEnd; ++t) {
         const std::uint16_t* at = a + t * kTile;
         const std::uint16_t* bt = b + t * kTile;
@@ -169,28 +174,14 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void tileBlock(const std::u
             if constexpr (MR > 1 && NR > 1)
                 _tile_dpbf16ps(3, 5, 7);
         };
-        if (full) {
-            loadA(0);
-            loadB(2);
-            multiply();  // p0 q2
-            loadB(1);
-            multiply();  // p0 q1
-            loadA(1);
-            multiply();  // p1 q1
-            loadB(0);
-            multiply();  // p1 q0
-            loadA(2);
-            multiply();  // p2 q0
-            loadA(0);
-            multiply();  // p0 q0
-        } else {
-            loadA(0);
-            loadB(1);
-            multiply();  // p0 q1
-            loadB(0);
-            multiply();  // p0 q0
-            loadA(1);
-            multiply();  // p1 q0
+        int partA = -1, partB = -1;  // the parts in the tile registers
+        for (int step = 0; step < stepCount; ++step) {
+            const auto [i, j] = steps[step];
+            if (i != partA)
+                loadA(partA = i);
+            if (j != partB)
+                loadB(partB = j);
+            multiply();  // p_i q_j
         }
     }
     { const auto [p, ld] = cTile(0, 0); _tile_stored(0, p, ld); }
@@ -247,6 +238,17 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void gemmTiles(const std::u
     _tile_release();
 }
 
+// The parts of values k0 .. k0 + 31 of row `row` of x [rows, k] (row stride ld), zeros past k and for rows past
+// the end.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline std::pair<Parts, Parts> rowParts(
+    const float* x, std::int64_t ld, std::int64_t row, std::int64_t rows, std::int64_t k0, std::int64_t k)
+{
+    const bool inside = row < rows;
+    const float* src = x + (inside ? row : 0) * ld + k0;
+    return {split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0) : 0, src)),
+            split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0 - 16) : 0, src + 16))};
+}
+
 __attribute__((target("avx512f,avx512bw"))) void packRows(const float* a, std::int64_t lda, std::int64_t m,
                                                          std::int64_t k, std::uint16_t* out)
 {
@@ -255,15 +257,12 @@ __attribute__((target("avx512f,avx512bw"))) void packRows(const float* a, std::i
         for (std::int64_t t = 0; t < kTiles; ++t) {
             std::uint16_t* tile = out + (i * kTiles + t) * kTile;
             for (std::int64_t r = 0; r < 16; ++r) {
-                const std::int64_t row = 16 * i + r, k0 = 32 * t;
-                const bool inside = row < m;
-                const float* src = a + (inside ? row : 0) * lda + k0;
-                const __m512 x0 = _mm512_maskz_loadu_ps(inside ? firstLanes(k - k0) : 0, src);
-                const __m512 x1 = _mm512_maskz_loadu_ps(inside ? firstLanes(k - k0 - 16) : 0, src + 16);
-                const Parts s0 = split(x0), s1 = split(x1);
+                const std::int64_t row = 16 * i + r;
+                const auto [s0, s1] = rowParts(a, lda, row, m, 32 * t, k);
                 for (int p = 0; p < 3; ++p) {
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + p * plane + 32 * r), highHalves(s0.p[p]));
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + p * plane + 32 * r + 16), highHalves(s1.p[p]));
+                    auto* row = reinterpret_cast<__m256i*>(tile + p * plane + 32 * r);
+                    _mm256_storeu_si256(row, highHalves(s0.p[p]));
+                    _mm256_storeu_si256(row + 1, highHalves(s1.p[p]));
                 }
             }
         }
@@ -312,11 +311,7 @@ __attribute__((target("avx512f,avx512bw"))) void packColumnsTransposed(const flo
     for (std::int64_t j = 0; j < nTiles; ++j)
         for (std::int64_t t = 0; t < kTiles; ++t) {
             for (std::int64_t col = 0; col < 16; ++col) {
-                const std::int64_t column = 16 * j + col, k0 = 32 * t;
-                const bool inside = column < n;
-                const float* src = bt + (inside ? column : 0) * ld + k0;
-                const Parts s0 = split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0) : 0, src));
-                const Parts s1 = split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0 - 16) : 0, src + 16));
+                const auto [s0, s1] = rowParts(bt, ld, 16 * j + col, n, 32 * t, k);
                 for (int p = 0; p < 3; ++p) {
                     _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][0]), highHalves(s0.p[p]));
                     _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][8]), highHalves(s1.p[p]));

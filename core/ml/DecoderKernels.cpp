@@ -51,7 +51,8 @@ __attribute__((always_inline)) inline void layerNormStrip(const ColumnNorm& a, s
     for (std::int64_t r = 0; r < rows; ++r) {
         const float g = a.gamma[r], b = a.beta[r];
         for (int k = 0; k < V; ++k) {
-            const Vec16 y = (*reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k) - mean[k]) * inv[k] * g + b;
+            const Vec16 x = *reinterpret_cast<const Vec16*>(a.in + r * a.ldIn + j + 16 * k);
+            const Vec16 y = (x - mean[k]) * inv[k] * g + b;
             *reinterpret_cast<Vec16*>(a.out + r * a.ldOut + j + 16 * k) = y;
             if (a.plusOut)
                 *reinterpret_cast<Vec16*>(a.plusOut + r * a.ldPlusOut + j + 16 * k) =
@@ -100,7 +101,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void layerNormColum
         layerNormStrip<1>(a, rows, j);
     for (; j < cols; ++j) {
         for (std::int64_t r = 0; r < rows; ++r)
-            a.in[r * a.ldIn + j] += (a.residual ? a.residual[r * a.ldResidual + j] : 0.0f) + (a.rowBias ? a.rowBias[r] : 0.0f);
+            a.in[r * a.ldIn + j] +=
+                (a.residual ? a.residual[r * a.ldResidual + j] : 0.0f) + (a.rowBias ? a.rowBias[r] : 0.0f);
         const auto input = [&](std::int64_t r) { return a.in[r * a.ldIn + j]; };
         float mean = 0.0f, var = 0.0f;
         for (std::int64_t r = 0; r < rows; ++r)
@@ -337,7 +339,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void smallLinear(
                 xr[r] = x + (r0 + std::min(r, n - 1)) * k;
                 yr[r] = y + (r0 + std::min(r, n - 1)) * o + 32 * p;
             }
-            smallLinearPanel(xr, n, k, panels + p * k * 32, bias + 32 * p, int(std::min<std::int64_t>(32, o - 32 * p)), yr);
+            const int width = int(std::min<std::int64_t>(32, o - 32 * p));
+            smallLinearPanel(xr, n, k, panels + p * k * 32, bias + 32 * p, width, yr);
         }
     }
 }

@@ -210,17 +210,19 @@ void SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts, SamResul
         a.shape = std::move(shape);
         a.data.resize(a.count());
     };
+    const auto empty = [](FloatArray& a) {
+        a.shape.clear();
+        a.data.clear();
+    };
     const torch::Tensor lowC = low[0].contiguous(), iouC = iou[0].to(torch::kFloat32).contiguous();
     reshape(r.lowResLogits, {k, low.size(2), low.size(3)});
     std::copy(lowC.data_ptr<float>(), lowC.data_ptr<float>() + lowC.numel(), r.lowResLogits.data.begin());
     reshape(r.iou, {k});
     std::copy(iouC.data_ptr<float>(), iouC.data_ptr<float>() + iouC.numel(), r.iou.data.begin());
-    if (prompts.fullLogits) {
+    if (prompts.fullLogits)
         reshape(r.logits, {k, e.originalHeight, e.originalWidth});
-    } else {
-        r.logits.shape.clear();
-        r.logits.data.clear();
-    }
+    else
+        empty(r.logits);
     float* const logits = prompts.fullLogits ? r.logits.data.data() : nullptr;
     r.masks.resize(std::size_t(k * plane));
     const std::int64_t lowPlane = low.size(2) * low.size(3);
@@ -232,14 +234,13 @@ void SamModel::decode(const SamEmbedding& e, const SamPrompts& prompts, SamResul
         for (std::int64_t i = 0; i < k; ++i)
             resize.apply(prob.data_ptr<float>() + i * lowPlane, r.probabilities.data.data() + i * plane,
                          r.masks.data() + i * plane, 0.5f);
-        for (std::size_t i = 0; logits && i < r.logits.data.size(); ++i) {
+        for (std::size_t i = 0; i < r.logits.data.size(); ++i) {  // none without fullLogits
             const double q = r.probabilities.data[i];
             r.logits.data[i] = static_cast<float>(std::log(q / (1.0 - q)));
         }
         return;
     }
-    r.probabilities.shape.clear();
-    r.probabilities.data.clear();
+    empty(r.probabilities);
     const MaskResampler resample = postprocessor(e, c.imageSize);
     const float* lowData = r.lowResLogits.data.data();
     for (std::int64_t i = 0; i < k; ++i)

@@ -85,6 +85,20 @@ std::uint16_t* threadTiles(std::size_t values, int which = 0)
     return buffer.data();
 }
 
+// A contiguous float matrix [rows, k] packed as an AMX product's left operand (amx::packA).
+std::vector<std::uint16_t> packedRows(const torch::Tensor& a)
+{
+    std::vector<std::uint16_t> tiles(amx::packedSize(a.size(0), a.size(1)));
+    amx::packA(a.data_ptr<float>(), a.size(1), a.size(0), a.size(1), tiles.data());
+    return tiles;
+}
+
+// The same where AMX products run now, else nothing (the float path).
+std::vector<std::uint16_t> tilesOf(const torch::Tensor& a)
+{
+    return amx::enabled() ? packedRows(a) : std::vector<std::uint16_t>{};
+}
+
 // Whether this decode's image-side products run on AMX: amx::enabled() and the operand `aTiles` packed for it.
 bool onTiles(const std::vector<std::uint16_t>& aTiles)
 {
@@ -211,16 +225,6 @@ struct ImageToToken {
     const float* outBias = nullptr;
 };
 
-// A matrix [rows, k] (contiguous) packed for AMX products where they run (amx::packA), else nothing.
-std::vector<std::uint16_t> tilesOf(const torch::Tensor& a)
-{
-    std::vector<std::uint16_t> tiles;
-    if (amx::enabled()) {
-        tiles.resize(amx::packedSize(a.size(0), a.size(1)));
-        amx::packA(a.data_ptr<float>(), a.size(1), a.size(0), a.size(1), tiles.data());
-    }
-    return tiles;
-}
 
 ImageToToken imageToTokenTerms(const Weights& w, const DecoderWeights& dw, const std::string& p,
                                const torch::Tensor& k, const torch::Tensor& v, int heads)
@@ -283,9 +287,10 @@ struct PartialAttention {
 // One pass over the image columns, block by block. The pass's keys are `in`: with `dense`, the image embedding [C, N]
 // plus the dense prompt embedding (the first layer's keys); else a previous pass's output, which is stored block by
 // block ([N / kBlock][C, kBlock], each block contiguous: a block's rows are never 16 KB apart, which made the
-// LayerNorm's and BLAS's reads down a block's columns miss the caches). With `terms` (a layer's image-to-token attention), the keys first become LayerNorm(keys + that attention), written
-// to `out` (which may be `in`: a block reads only its own columns, before it writes them). Then, on those keys while
-// they are in cache, the token-to-image attention of the queries m over keys + pe, with the keys as values: returns
+// LayerNorm's and BLAS's reads down a block's columns miss the caches). With `terms` (a layer's image-to-token
+// attention), the keys first become LayerNorm(keys + that attention), written to `out` (which may be `in`: a block
+// reads only its own columns, before it writes them). Then, on those keys while they are in cache, the
+// token-to-image attention of the queries m over keys + pe, with the keys as values: returns
 // z = softmax(m (keys + pe)) keys^T [rows of m, C]. So each attention over the image is one read of the maps, and
 // the softmax over all N pixels needs no second pass.
 torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense, const ImageToToken* terms,
@@ -300,7 +305,8 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         p.z.assign(std::size_t(rows * ch), 0.0f);
         p.previousMax.resize(std::size_t(rows));
     }
-    const bool transposedZ = onTiles(mTiles);
+    // On AMX or not, decided once for the pass: the running outputs' layout depends on it.
+    const bool tiles = onTiles(mTiles);
     forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
         PartialAttention& part = partials[std::size_t(at::get_thread_num())];
         float* k = threadScratch(std::size_t((4 * ch + termRows + rows) * kBlock));
@@ -325,7 +331,6 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             }
             keys = k;
         }
-        const bool tiles = onTiles(mTiles);
         if (!tiles)
             addPe(g, keys, cols, pe, cols, kpe);
         if (terms) {
@@ -357,7 +362,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         }
         productWithBlock(m.data_ptr<float>(), mTiles, rows, ch, tiles ? keys : kpe, tiles ? pe : nullptr, cols, false,
                          scores, amx::Precision::Float);
-        if (transposedZ) {
+        if (tiles) {
             // z^T [C, rows] += keys [C, cols] scores^T on AMX; the running output rescaled here, as a column of z^T.
             std::copy(part.max.begin(), part.max.end(), part.previousMax.begin());
             softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), nullptr, 0, 0);
@@ -384,7 +389,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             const float f = std::exp(p.max[std::size_t(r)] - top);
             total += double(f) * p.sum[std::size_t(r)];
             for (std::int64_t c = 0; c < ch; ++c)
-                zp[r * ch + c] += f * p.z[std::size_t(transposedZ ? c * rows + r : r * ch + c)];
+                zp[r * ch + c] += f * p.z[std::size_t(tiles ? c * rows + r : r * ch + c)];
         }
         for (std::int64_t c = 0; c < ch; ++c)
             zp[r * ch + c] = float(zp[r * ch + c] / total);
@@ -392,8 +397,8 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
     return z;
 }
 
-// Output upscaling and hypernetwork product: masks [K, 4h, 4w] from the final keys (blocks [C, kBlock]). A 2x2 transposed
-// convolution of stride 2 is one product per pixel (C_in -> 2 x 2 x C_out); its four sub-pixels (s1) each go
+// Output upscaling and hypernetwork product: masks [K, 4h, 4w] from the final keys (blocks [C, kBlock]). A 2x2
+// transposed convolution of stride 2 is one product per pixel (C_in -> 2 x 2 x C_out); its four sub-pixels (s1) each go
 // through LayerNorm2d and GELU, the second one's four (s2) through GELU, and the hypernetwork vectors reduce those
 // C/8 channels to the K masks, written to their place in the 4x grid.
 void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, const torch::Tensor& hyper, float* masks)
@@ -467,11 +472,8 @@ DecoderWeights::DecoderWeights(const Weights& w, const Config& c)
     for (int i = 0; i < 2; ++i) {
         const torch::Tensor& t = w.at("mask_decoder.output_upscaling." + std::to_string(3 * i) + ".weight");
         m_upscaling[i] = t.to(torch::kFloat32).permute({2, 3, 1, 0}).reshape({4 * t.size(1), t.size(0)}).contiguous();
-        if (amx::available()) {
-            const std::int64_t rows = m_upscaling[i].size(0), k = m_upscaling[i].size(1);
-            m_upscalingTiles[i].resize(amx::packedSize(rows, k));
-            amx::packA(m_upscaling[i].data_ptr<float>(), k, rows, k, m_upscalingTiles[i].data());
-        }
+        if (amx::available())  // not enabled(): kept for when the path is switched (back) on
+            m_upscalingTiles[i] = packedRows(m_upscaling[i]);
     }
     const std::string prefix = "mask_decoder.", suffix = ".weight";
     for (const auto& [key, t] : w.all()) {

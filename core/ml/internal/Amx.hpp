@@ -19,13 +19,15 @@
 namespace camsight::ml::amx {
 
 /// True when this CPU has AMX-BF16 and the kernel granted this process the tile state (asked once), and the path is
-/// not switched off (setEnabled(false), or CAMSIGHT_AMX=0 in the environment). Elsewhere the callers' float kernels run.
+/// not switched off (setEnabled(false), or CAMSIGHT_AMX=0 in the environment). Elsewhere the callers' float kernels
+/// run.
 bool enabled();
 
 /// Whether the CPU and kernel allow AMX at all, whatever setEnabled says.
 bool available();
 
-/// Switches the AMX path off or (where available) on for this process: tests and benchmarks compare both paths.
+/// Switches the AMX path off or (where available) on for this process: tests and benchmarks compare both paths. Not
+/// while a decode runs on another thread (each pass decides once which path it takes).
 void setEnabled(bool on);
 
 /// uint16 values a packed A [rows, k] or B [k, rows] takes (three planes).
