@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 // AMX intrinsics from GCC 11 and Clang 12 on; elsewhere the callers' float paths run.
 #if defined(__x86_64__) && defined(__linux__) && \
@@ -352,6 +353,13 @@ void setEnabled(bool on)
 std::size_t packedSize(std::int64_t rows, std::int64_t k)
 {
     return std::size_t(3 * tilesOf(rows, 16) * tilesOf(k, 32) * kTile);
+}
+
+std::vector<std::uint16_t> packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k)
+{
+    std::vector<std::uint16_t> tiles(packedSize(m, k));
+    packA(a, lda, m, k, tiles.data());
+    return tiles;
 }
 
 #if CAMSIGHT_AMX

@@ -85,18 +85,12 @@ std::uint16_t* threadTiles(std::size_t values, int which = 0)
     return buffer.data();
 }
 
-// A contiguous float matrix [rows, k] packed as an AMX product's left operand (amx::packA).
-std::vector<std::uint16_t> packedRows(const torch::Tensor& a)
-{
-    std::vector<std::uint16_t> tiles(amx::packedSize(a.size(0), a.size(1)));
-    amx::packA(a.data_ptr<float>(), a.size(1), a.size(0), a.size(1), tiles.data());
-    return tiles;
-}
-
-// The same where AMX products run now, else nothing (the float path).
+// A contiguous float matrix [rows, k] packed as an AMX product's left operand where AMX products run now, else
+// nothing (the float path).
 std::vector<std::uint16_t> tilesOf(const torch::Tensor& a)
 {
-    return amx::enabled() ? packedRows(a) : std::vector<std::uint16_t>{};
+    return amx::enabled() ? amx::packA(a.data_ptr<float>(), a.size(1), a.size(0), a.size(1))
+                          : std::vector<std::uint16_t>{};
 }
 
 // Whether this decode's image-side products run on AMX: amx::enabled() and the operand `aTiles` packed for it.
@@ -450,77 +444,6 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
 }
 
 }  // namespace
-
-DecoderWeights::DecoderWeights(const Weights& w, const Config& c)
-{
-    c10::InferenceMode inference;
-    // The dense positional encoding's per-axis tables: pixel (i, j) of the h x w grid has the coordinates
-    // x = (j + 0.5) / w, y = (i + 0.5) / h, and channel c the angle a_c(j) + b_c(i) with a_c = 2 pi (2x - 1) G[0][c],
-    // b_c = 2 pi (2y - 1) G[1][c] (PositionEmbeddingRandom). In double; the products in fourierBlock are float.
-    m_gridH = m_gridW = c.imageSize / c.patchSize;
-    const torch::Tensor gauss = w.at("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix").to(torch::kDouble);
-    const auto axis = [&](std::int64_t size, int row, torch::Tensor& sines, torch::Tensor& cosines) {
-        const torch::Tensor u = (torch::arange(size, torch::kDouble) + 0.5) / double(size) * 2.0 - 1.0;  // [size]
-        const torch::Tensor angle = 2.0 * M_PI * gauss[row].unsqueeze(1) * u.unsqueeze(0);              // [half, size]
-        sines = torch::sin(angle).to(torch::kFloat32).contiguous();
-        cosines = torch::cos(angle).to(torch::kFloat32).contiguous();
-    };
-    axis(m_gridW, 0, m_sinX, m_cosX);
-    axis(m_gridH, 1, m_sinY, m_cosY);
-    // The upscaling's 2x2 transposed convolutions [C_in, C_out, 2, 2] as products per pixel: rows (sub-pixel,
-    // output channel), columns input channels.
-    for (int i = 0; i < 2; ++i) {
-        const torch::Tensor& t = w.at("mask_decoder.output_upscaling." + std::to_string(3 * i) + ".weight");
-        m_upscaling[i] = t.to(torch::kFloat32).permute({2, 3, 1, 0}).reshape({4 * t.size(1), t.size(0)}).contiguous();
-        if (amx::available())  // not enabled(): kept for when the path is switched (back) on
-            m_upscalingTiles[i] = packedRows(m_upscaling[i]);
-    }
-    const std::string prefix = "mask_decoder.", suffix = ".weight";
-    for (const auto& [key, t] : w.all()) {
-        if (key.compare(0, prefix.size(), prefix) != 0 || key.size() < suffix.size() ||
-            key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0 || t.dim() != 2)
-            continue;
-        const std::string name = key.substr(0, key.size() - suffix.size());
-        // Panels of 32 output columns: [panels, in, 32], zero-padded; the bias padded alike.
-        const std::int64_t out = t.size(0), in = t.size(1), panels = (out + 31) / 32;
-        Layer& l = m_layers[name];
-        const torch::Tensor padded = torch::zeros({panels * 32, in});
-        padded.narrow(0, 0, out).copy_(t);
-        l.panels = padded.view({panels, 32, in}).transpose(1, 2).contiguous();
-        l.bias = torch::zeros({panels * 32});
-        if (w.has(name + ".bias"))
-            l.bias.narrow(0, 0, out).copy_(w.at(name + ".bias"));
-        l.in = in;
-        l.out = out;
-    }
-}
-
-torch::Tensor DecoderWeights::linear(const std::string& p, const torch::Tensor& x) const
-{
-    const auto it = m_layers.find(p);
-    if (it == m_layers.end())
-        throw std::out_of_range("no decoder layer " + p);
-    const Layer& l = it->second;
-    const std::int64_t k = l.in, o = l.out, panels = l.panels.size(0);
-    const torch::Tensor in = x.to(torch::kFloat32).contiguous();
-    if (in.size(-1) != k)
-        throw std::invalid_argument("decoder layer " + p + ": input of " + std::to_string(in.size(-1)) +
-                                    " values, expected " + std::to_string(k));
-    const std::int64_t rows = in.numel() / k;
-    std::vector<std::int64_t> shape = in.sizes().vec();
-    shape.back() = o;
-    torch::Tensor y = torch::empty(shape);
-    // Large layers (the MLPs' 2 MB weights) with their panels shared among the threads; the rest on this one.
-    const auto run = [&](std::int64_t first, std::int64_t last) {
-        smallLinear(in.data_ptr<float>(), rows, k, l.panels.data_ptr<float>(), l.bias.data_ptr<float>(), o, first, last,
-                    y.data_ptr<float>());
-    };
-    if (k * o >= (1 << 16) && at::get_num_threads() > 1)
-        parallelTasks(panels, run);
-    else
-        run(0, panels);
-    return y;
-}
 
 std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWeights& dw, const Config& c,
                                                const torch::Tensor& embedding, const Prompt& prompt, bool multimask)

@@ -15,6 +15,7 @@
 // Std
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace camsight::ml::amx {
 
@@ -35,6 +36,7 @@ std::size_t packedSize(std::int64_t rows, std::int64_t k);
 
 /// Packs a [m, k] (row stride lda).
 void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::uint16_t* out);
+std::vector<std::uint16_t> packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k);
 
 /// Packs b [k, n] (row stride ldb), or b + plus with `plus` [k, n] (row stride ldPlus).
 void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out,
