@@ -68,6 +68,14 @@ MaskResampler::MaskResampler(int lowH, int lowW, int midH, int midW, int keepH, 
     m_cols = axis(lowW, midW, keepW, outW);
     m_rowTaps = tapsUsed(m_rows);
     m_colTaps = tapsUsed(m_cols);
+    for (int t = 0; t < kTaps; ++t) {  // the column taps as one index and one weight array per tap, for gatherRow
+        m_colIndex[std::size_t(t)].resize(std::size_t(outW));
+        m_colWeight[std::size_t(t)].resize(std::size_t(outW));
+        for (int x = 0; x < outW; ++x) {
+            m_colIndex[std::size_t(t)][std::size_t(x)] = m_cols[std::size_t(x) * kTaps + std::size_t(t)].index;
+            m_colWeight[std::size_t(t)][std::size_t(x)] = m_cols[std::size_t(x) * kTaps + std::size_t(t)].weight;
+        }
+    }
     m_firstLowRow = lowH;
     for (std::size_t o = 0; o < m_rows.size(); o += kTaps)
         for (int t = 0; t < m_rowTaps; ++t) {
@@ -86,14 +94,49 @@ int MaskResampler::tapsUsed(const std::vector<Tap>& taps)
 
 namespace {
 
-// One output value from Taps taps of `src` (a weighted sum; the compiler unrolls it).
-template <int Taps, class Tap>
-inline float tapSum(const Tap* t, const float* src)
+// The two passes' inner loops, cloned for AVX-512, AVX2 and the baseline (the file's default target is SSE2, which
+// neither gathers nor fuses the multiply-adds).
+
+// dst[x] = sum over the taps of w_t[x] * src[i_t[x]], x < n (taps 2 or 4; tap tables one array per tap).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void gatherRow(const float* __restrict src, int taps,
+                                                                               const std::int32_t* const* index,
+                                                                               const float* const* weight, std::int64_t n,
+                                                                               float* __restrict dst)
 {
-    float v = t[0].weight * src[t[0].index];
-    for (int i = 1; i < Taps; ++i)
-        v += t[i].weight * src[t[i].index];
-    return v;
+    const std::int32_t *__restrict i0 = index[0], *__restrict i1 = index[1];
+    const float *__restrict w0 = weight[0], *__restrict w1 = weight[1];
+    if (taps == 2) {
+        for (std::int64_t x = 0; x < n; ++x)
+            dst[x] = w0[x] * src[i0[x]] + w1[x] * src[i1[x]];
+        return;
+    }
+    const std::int32_t *__restrict i2 = index[2], *__restrict i3 = index[3];
+    const float *__restrict w2 = weight[2], *__restrict w3 = weight[3];
+    for (std::int64_t x = 0; x < n; ++x)
+        dst[x] = w0[x] * src[i0[x]] + w1[x] * src[i1[x]] + w2[x] * src[i2[x]] + w3[x] * src[i3[x]];
+}
+
+// dst[x] = sum over the taps of w[t] * rows[t][x], x < n; with `mask`, also mask[x] = dst[x] > threshold.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void blendRows(const float* const* rows, const float* w,
+                                                                               int taps, std::int64_t n,
+                                                                               float* __restrict dst,
+                                                                               std::uint8_t* __restrict mask,
+                                                                               float threshold)
+{
+    const float *__restrict a = rows[0], *__restrict b = rows[1];
+    const float wa = w[0], wb = w[1];
+    if (taps == 2) {
+        for (std::int64_t x = 0; x < n; ++x)
+            dst[x] = wa * a[x] + wb * b[x];
+    } else {
+        const float *__restrict c = rows[2], *__restrict d = rows[3];
+        const float wc = w[2], wd = w[3];
+        for (std::int64_t x = 0; x < n; ++x)
+            dst[x] = wa * a[x] + wb * b[x] + wc * c[x] + wd * d[x];
+    }
+    if (mask)
+        for (std::int64_t x = 0; x < n; ++x)
+            mask[x] = dst[x] > threshold ? 1 : 0;
 }
 
 }  // namespace
@@ -109,17 +152,15 @@ void MaskResampler::apply(const float* low, float* out, std::uint8_t* mask, floa
     thread_local std::vector<float> buffer;
     buffer.resize(std::max<std::size_t>(buffer.size(), std::size_t(m_endLowRow - m_firstLowRow) * std::size_t(outW)));
     float* const rows = buffer.data() - std::ptrdiff_t(m_firstLowRow) * outW;  // indexed by low-resolution row
+    const std::int32_t* colIndex[kTaps];
+    const float* colWeight[kTaps];
+    for (int t = 0; t < kTaps; ++t) {
+        colIndex[t] = m_colIndex[std::size_t(t)].data();
+        colWeight[t] = m_colWeight[std::size_t(t)].data();
+    }
     at::parallel_for(m_firstLowRow, m_endLowRow, 16, [&](std::int64_t r0, std::int64_t r1) {
-        for (std::int64_t r = r0; r < r1; ++r) {
-            const float* __restrict src = low + r * m_lowW;
-            float* __restrict dst = rows + r * outW;
-            if (m_colTaps == 2)
-                for (std::int64_t x = 0; x < outW; ++x)
-                    dst[x] = tapSum<2>(&m_cols[std::size_t(x) * kTaps], src);
-            else
-                for (std::int64_t x = 0; x < outW; ++x)
-                    dst[x] = tapSum<4>(&m_cols[std::size_t(x) * kTaps], src);
-        }
+        for (std::int64_t r = r0; r < r1; ++r)
+            gatherRow(low + r * m_lowW, m_colTaps, colIndex, colWeight, outW, rows + r * outW);
     });
     // Then rows: each output row a weighted sum of two or four of those (contiguous, vectorised along x). Without
     // `out`, each row goes through a row buffer of the worker's and only the mask is written.
@@ -129,25 +170,14 @@ void MaskResampler::apply(const float* low, float* out, std::uint8_t* mask, floa
             rowBuffer.resize(std::max<std::size_t>(rowBuffer.size(), std::size_t(outW)));
         for (std::int64_t y = y0; y < y1; ++y) {
             const Tap* t = &m_rows[std::size_t(y) * kTaps];
-            const float* __restrict a = rows + std::ptrdiff_t(t[0].index) * outW;
-            const float* __restrict b = rows + std::ptrdiff_t(t[1].index) * outW;
-            const float wa = t[0].weight, wb = t[1].weight;
-            float* __restrict dst = out ? out + y * outW : rowBuffer.data();
-            if (m_rowTaps == 2) {
-                for (std::int64_t x = 0; x < outW; ++x)
-                    dst[x] = wa * a[x] + wb * b[x];
-            } else {
-                const float* __restrict c = rows + std::ptrdiff_t(t[2].index) * outW;
-                const float* __restrict d = rows + std::ptrdiff_t(t[3].index) * outW;
-                const float wc = t[2].weight, wd = t[3].weight;
-                for (std::int64_t x = 0; x < outW; ++x)
-                    dst[x] = wa * a[x] + wb * b[x] + wc * c[x] + wd * d[x];
+            const float* sources[kTaps];
+            float weights[kTaps];
+            for (int i = 0; i < kTaps; ++i) {
+                sources[i] = rows + std::ptrdiff_t(t[i].index) * outW;
+                weights[i] = t[i].weight;
             }
-            if (mask) {
-                std::uint8_t* __restrict m = mask + y * outW;
-                for (std::int64_t x = 0; x < outW; ++x)
-                    m[x] = dst[x] > threshold;
-            }
+            blendRows(sources, weights, m_rowTaps, outW, out ? out + y * outW : rowBuffer.data(),
+                      mask ? mask + y * outW : nullptr, threshold);
         }
     });
 }

@@ -2,6 +2,7 @@
 // Private to core/ml: SAM's mask post-processing as one separable operator.
 
 // Std
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -37,6 +38,8 @@ private:
 
     int m_lowH, m_lowW;
     std::vector<Tap> m_rows, m_cols;  ///< kTaps per output row / column
+    std::array<std::vector<std::int32_t>, kTaps> m_colIndex;  ///< m_cols as an index and a weight array per tap
+    std::array<std::vector<float>, kTaps> m_colWeight;
     int m_rowTaps = kTaps, m_colTaps = kTaps;  ///< 2 where the last two taps of every row / column weigh 0 (the chain
                                                ///< with an identity last resize: the image kept its input size)
     int m_firstLowRow = 0, m_endLowRow = 0;    ///< the low-resolution rows the output rows read
