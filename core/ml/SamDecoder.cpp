@@ -1,7 +1,7 @@
 // The SAM mask decoder for one prompt: two-way transformer, output upscaling, hypernetwork heads and IoU head.
 //
-// The prompt side (a handful of tokens) runs as small LibTorch operations, its linear layers through smallLinear on
-// weights laid out once per model (DecoderWeights). The image side (N = 64 x 64 tokens of C
+// The prompt side (a handful of tokens) is plain loops over float rows (SamDecoderTokens.cpp), its linear layers
+// through smallLinear on weights laid out once per model (DecoderWeights). The image side (N = 64 x 64 tokens of C
 // channels) stays channels-first, [C, N], the layout the image embedding already has, and is processed in blocks of
 // kBlock columns on the intra-op threads, each block's intermediate values in cache:
 //   - no [N, C] x [C, C/2] projection of the image tokens is ever made: with the prompt tokens' projections folded
@@ -26,7 +26,7 @@
 #include "core/ml/internal/DecoderKernels.hpp"
 #include "core/ml/internal/Kernels.hpp"
 #include "core/ml/internal/Parallel.hpp"
-#include "core/ml/internal/SamLayers.hpp"
+#include "core/ml/internal/SamDecoderTokens.hpp"
 
 // Std
 #include <algorithm>
@@ -87,10 +87,9 @@ std::uint16_t* threadTiles(std::size_t values, int which = 0)
 
 // A contiguous float matrix [rows, k] packed as an AMX product's left operand where AMX products run now, else
 // nothing (the float path).
-std::vector<std::uint16_t> tilesOf(const torch::Tensor& a)
+std::vector<std::uint16_t> tilesOf(const TokenRows& a)
 {
-    return amx::enabled() ? amx::packA(a.data_ptr<float>(), a.size(1), a.size(0), a.size(1))
-                          : std::vector<std::uint16_t>{};
+    return amx::enabled() ? amx::packA(a.data(), a.cols, a.rows, a.cols) : std::vector<std::uint16_t>{};
 }
 
 // Whether this decode's image-side products run on AMX: amx::enabled() and the operand `aTiles` packed for it.
@@ -153,100 +152,19 @@ void addPe(const ImageGrid& g, const float* x, std::int64_t ld, const float* pe,
     }
 }
 
-// ---- Prompt-token side (LibTorch, [T, C] tensors) -------------------------------------------------------------------
-
-torch::Tensor headsFirst(const torch::Tensor& x, int heads)  // [T, H * d] -> [H, T, d]
-{
-    return x.view({x.size(0), heads, x.size(1) / heads}).transpose(0, 1);
-}
-
-torch::Tensor selfAttention(const DecoderWeights& dw, const std::string& p, const torch::Tensor& qk,
-                            const torch::Tensor& v, int heads)
-{
-    const torch::Tensor q = headsFirst(dw.linear(p + ".q_proj", qk), heads);
-    const torch::Tensor k = headsFirst(dw.linear(p + ".k_proj", qk), heads);
-    const torch::Tensor vh = headsFirst(dw.linear(p + ".v_proj", v), heads);
-    const torch::Tensor attn = torch::softmax(torch::bmm(q, k.transpose(1, 2)) / std::sqrt(double(q.size(-1))), -1);
-    return dw.linear(p + ".out_proj", torch::bmm(attn, vh).transpose(0, 1).reshape({qk.size(0), -1}));
-}
-
-// A layer's self-attention and norm1 (the first layer's without the positional encoding and residual).
-torch::Tensor selfAttentionBlock(const Weights& w, const DecoderWeights& dw, const std::string& p, int layer,
-                                 const torch::Tensor& queries, const torch::Tensor& tokens, int heads)
-{
-    torch::Tensor q;
-    if (layer == 0) {
-        q = selfAttention(dw, p + ".self_attn", queries, queries, heads);
-    } else {
-        const torch::Tensor qk = queries + tokens;
-        q = queries + selfAttention(dw, p + ".self_attn", qk, queries, heads);
-    }
-    return layerNorm(w, p + ".norm1", q, 1e-5);
-}
-
-// Token-to-image attention of queries q [T, C] over keys x + pe and values x ([C, N] image maps), per head h with
-// q_h = (q W_q^T + b_q)_h / sqrt(d):
-//   q_h k_h^T = (q_h W_k,h) (x + pe) + q_h b_k,h, and the second term is the same for every key of a query, which
-//   softmax ignores; attn_h (x^T W_v,h^T + b_v,h) = (attn_h x^T) W_v,h^T + b_v,h, since each row of attn sums to 1.
-// tokenToImageQueries gives the [H * T, C] matrix of the first product; tokenToImageOutput finishes from
-// z = attn x^T [H * T, C].
-torch::Tensor tokenToImageQueries(const Weights& w, const DecoderWeights& dw, const std::string& p,
-                                  const torch::Tensor& q, int heads)
-{
-    const torch::Tensor& wk = w.at(p + ".k_proj.weight");
-    const std::int64_t d = wk.size(0) / heads;
-    const torch::Tensor qh = headsFirst(dw.linear(p + ".q_proj", q) * (1.0 / std::sqrt(double(d))), heads);
-    return torch::bmm(qh, wk.view({heads, d, wk.size(1)})).reshape({-1, wk.size(1)}).contiguous();
-}
-
-torch::Tensor tokenToImageOutput(const Weights& w, const DecoderWeights& dw, const std::string& p,
-                                 const torch::Tensor& z, int heads)
-{
-    const torch::Tensor& wv = w.at(p + ".v_proj.weight");
-    const std::int64_t d = wv.size(0) / heads, t = z.size(0) / heads;
-    const torch::Tensor o = torch::bmm(z.view({heads, t, z.size(1)}), wv.view({heads, d, wv.size(1)}).transpose(1, 2)) +
-                            w.at(p + ".v_proj.bias").view({heads, 1, d});  // [H, T, d]
-    return dw.linear(p + ".out_proj", o.transpose(0, 1).reshape({t, heads * d}));
-}
-
-// Image-to-token attention of the image tokens (queries x + pe) over keys k and values v ([T, C] prompt tokens),
-// without projecting the image tokens either: with k_h = (k W_k^T + b_k)_h / sqrt(d), v_h = (v W_v^T + b_v)_h,
-//   scores_h = (W_q,h^T k_h^T)^T (x + pe) + k_h b_q,h   ([T, C] x [C, N] per head: `g` and `g0`), and
-//   out = sum_h (v_h W_o,h^T)^T attn_h + b_o            ([C, T] x [T, N] per head: `pvT`).
+// The image-to-token attention's terms (ImageToTokenTerms) with g and pvT packed for AMX products, where they run.
 struct ImageToToken {
-    torch::Tensor g, g0, pvT;                    // [H * T, C], [H * T], [C, H * T]
-    std::vector<std::uint16_t> gTiles, pvTTiles;  // g and pvT packed for AMX products, where they run
-    const float* outBias = nullptr;
+    ImageToTokenTerms terms;
+    std::vector<std::uint16_t> gTiles, pvTTiles;
 };
 
-
-ImageToToken imageToTokenTerms(const Weights& w, const DecoderWeights& dw, const std::string& p,
-                               const torch::Tensor& k, const torch::Tensor& v, int heads)
+ImageToToken withTiles(ImageToTokenTerms terms)
 {
-    const torch::Tensor& wq = w.at(p + ".q_proj.weight");
-    const torch::Tensor& wo = w.at(p + ".out_proj.weight");
-    const std::int64_t ch = wq.size(1), d = wq.size(0) / heads;
-    const torch::Tensor kh = headsFirst(dw.linear(p + ".k_proj", k) * (1.0 / std::sqrt(double(d))), heads);
-    const torch::Tensor vh = headsFirst(dw.linear(p + ".v_proj", v), heads);
     ImageToToken r;
-    r.g = torch::bmm(kh, wq.view({heads, d, ch})).reshape({-1, ch}).contiguous();
-    r.g0 = torch::bmm(kh, w.at(p + ".q_proj.bias").view({heads, d, 1})).reshape({-1}).contiguous();
-    r.pvT = torch::bmm(vh, wo.view({ch, heads, d}).permute({1, 2, 0})).reshape({-1, ch}).t().contiguous();
-    r.gTiles = tilesOf(r.g);
-    r.pvTTiles = tilesOf(r.pvT);
-    r.outBias = w.at(p + ".out_proj.bias").data_ptr<float>();
+    r.terms = std::move(terms);
+    r.gTiles = tilesOf(r.terms.g);
+    r.pvTTiles = tilesOf(r.terms.pvT);
     return r;
-}
-
-torch::Tensor mlpRelu(const DecoderWeights& dw, const std::string& p, const torch::Tensor& x, int layers)
-{
-    torch::Tensor y = x;
-    for (int i = 0; i < layers; ++i) {
-        y = dw.linear(p + ".layers." + std::to_string(i), y);
-        if (i + 1 < layers)
-            y = torch::relu(y);
-    }
-    return y;
 }
 
 // ---- Image side: passes over the [C, N] maps ------------------------------------------------------------------------
@@ -287,10 +205,10 @@ struct PartialAttention {
 // token-to-image attention of the queries m over keys + pe, with the keys as values: returns
 // z = softmax(m (keys + pe)) keys^T [rows of m, C]. So each attention over the image is one read of the maps, and
 // the softmax over all N pixels needs no second pass.
-torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense, const ImageToToken* terms,
-                        std::int64_t heads, const float* gamma, const float* beta, float* out, const torch::Tensor& m)
+TokenRows imagePass(const ImageGrid& g, const float* in, const Dense& dense, const ImageToToken* terms,
+                    std::int64_t heads, const float* gamma, const float* beta, float* out, const TokenRows& m)
 {
-    const std::int64_t ch = g.channels, rows = m.size(0), termRows = terms ? terms->g.size(0) : 0;
+    const std::int64_t ch = g.channels, rows = m.rows, termRows = terms ? terms->terms.g.rows : 0;
     const std::vector<std::uint16_t> mTiles = tilesOf(m);
     std::vector<PartialAttention> partials(std::size_t(std::max(1, at::get_num_threads())));
     for (auto& p : partials) {
@@ -328,10 +246,10 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         if (!tiles)
             addPe(g, keys, cols, pe, cols, kpe);
         if (terms) {
-            productWithBlock(terms->g.data_ptr<float>(), terms->gTiles, termRows, ch, tiles ? keys : kpe,
+            productWithBlock(terms->terms.g.data(), terms->gTiles, termRows, ch, tiles ? keys : kpe,
                              tiles ? pe : nullptr, cols, false, s, amx::Precision::Float);
-            softmaxColumnGroups(s, cols, heads, termRows / heads, cols, terms->g0.data_ptr<float>());
-            productWithBlock(terms->pvT.data_ptr<float>(), terms->pvTTiles, ch, termRows, s, nullptr, cols, false, o,
+            softmaxColumnGroups(s, cols, heads, termRows / heads, cols, terms->terms.g0.data());
+            productWithBlock(terms->terms.pvT.data(), terms->pvTTiles, ch, termRows, s, nullptr, cols, false, o,
                              amx::Precision::Float);
             // The new keys: LayerNorm(attention + keys + output bias), written to `out` and, on the float path, with
             // pe to kpe.
@@ -340,7 +258,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             norm.ldIn = cols;
             norm.residual = keys;
             norm.ldResidual = cols;
-            norm.rowBias = terms->outBias;
+            norm.rowBias = terms->terms.outBias;
             norm.gamma = gamma;
             norm.beta = beta;
             norm.out = out + j0 * ch;
@@ -354,7 +272,7 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
             layerNormColumns(norm, ch, cols);
             keys = out + j0 * ch;
         }
-        productWithBlock(m.data_ptr<float>(), mTiles, rows, ch, tiles ? keys : kpe, tiles ? pe : nullptr, cols, false,
+        productWithBlock(m.data(), mTiles, rows, ch, tiles ? keys : kpe, tiles ? pe : nullptr, cols, false,
                          scores, amx::Precision::Float);
         if (tiles) {
             // z^T [C, rows] += keys [C, cols] scores^T on AMX; the running output rescaled here, as a column of z^T.
@@ -372,8 +290,8 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
         }
     });
     // The threads' shares combined: z = sum_t e^(max_t - max) z_t / sum_t e^(max_t - max) sum_t.
-    torch::Tensor z = torch::zeros({rows, ch});
-    float* zp = z.data_ptr<float>();
+    TokenRows z(rows, ch);
+    float* zp = z.data();
     for (std::int64_t r = 0; r < rows; ++r) {
         float top = -std::numeric_limits<float>::infinity();
         for (const auto& p : partials)
@@ -395,12 +313,12 @@ torch::Tensor imagePass(const ImageGrid& g, const float* in, const Dense& dense,
 // transposed convolution of stride 2 is one product per pixel (C_in -> 2 x 2 x C_out); its four sub-pixels (s1) each go
 // through LayerNorm2d and GELU, the second one's four (s2) through GELU, and the hypernetwork vectors reduce those
 // C/8 channels to the K masks, written to their place in the 4x grid.
-void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, const torch::Tensor& hyper, float* masks)
+void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, const TokenRows& hyper, float* masks)
 {
     const std::string p = "mask_decoder.output_upscaling.";
     const torch::Tensor& w1s = g.weights->upscaling(0);  // [4 C/4, C]
     const torch::Tensor& w3s = g.weights->upscaling(1);  // [4 C/8, C/4]
-    const std::int64_t ch = g.channels, c1 = w1s.size(0) / 4, c2 = w3s.size(0) / 4, k = hyper.size(0);
+    const std::int64_t ch = g.channels, c1 = w1s.size(0) / 4, c2 = w3s.size(0) / 4, k = hyper.rows;
     const torch::Tensor& b1 = w.at(p + "0.bias");
     const torch::Tensor& b3 = w.at(p + "3.bias");
     const float* gamma = w.at(p + "1.weight").data_ptr<float>();
@@ -431,7 +349,7 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
                              u2, kUpscalingPrecision);
             geluInPlace(u2, 4 * c2 * cols);
             for (int s2 = 0; s2 < 4; ++s2) {
-                combineRows(u2 + s2 * c2 * cols, cols, c2, hyper.data_ptr<float>(), k, cols, m, cols);
+                combineRows(u2 + s2 * c2 * cols, cols, c2, hyper.data(), k, cols, m, cols);
                 const std::int64_t dy = 2 * (s1 / 2) + s2 / 2, dx = 2 * (s1 % 2) + s2 % 2;
                 for (std::int64_t j = 0; j < cols; ++j) {
                     const std::int64_t n = j0 + j, offset = (4 * (n / g.w) + dy) * outW + 4 * (n % g.w) + dx;
@@ -455,69 +373,74 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
                                     " tokens");
     if (c.decoderDepth < 1)
         throw std::invalid_argument("a SAM mask decoder without transformer layers");
-    const auto [sparse, dense] = encodePrompt(w, c, prompt);
-    if (sparse.size(0) != 1)
+    if ((prompt.points.defined() && prompt.points.size(0) != 1) || (prompt.box.defined() && prompt.box.size(0) != 1))
         throw std::invalid_argument("the SAM decoder takes one prompt at a time");
     const int heads = c.decoderHeads;
     const std::string layer = "mask_decoder.transformer.layers.";
     // Tokens: IoU token, mask tokens, prompt tokens; they are also the queries' positional encoding.
-    const torch::Tensor tokens = torch::cat({w.at("mask_decoder.iou_token.weight"),
-                                             w.at("mask_decoder.mask_tokens.weight"), sparse[0].to(torch::kFloat32)},
-                                            0);
+    const TokenRows tokens = promptTokens(dw, c, prompt);
     const ImageGrid g{embedding.size(1), embedding.size(2) * embedding.size(3), embedding.size(2), embedding.size(3),
                       &dw};
-    // The first keys: the embedding plus the dense prompt embedding.
-    const bool perChannel = dense.stride(2) == 0 && dense.stride(3) == 0;
-    const torch::Tensor denseValues =
-        perChannel ? dense[0].select(1, 0).select(1, 0).contiguous() : dense[0].contiguous();
+    // The first keys: the embedding plus the dense prompt embedding (the mask input's, else no_mask_embed).
+    torch::Tensor maskDense;
     Dense firstDense;
-    (perChannel ? firstDense.perChannel : firstDense.map) = denseValues.data_ptr<float>();
+    if (prompt.maskInput.defined()) {
+        maskDense = maskEmbedding(w, prompt.maskInput).contiguous();
+        firstDense.map = maskDense.data_ptr<float>();
+    } else {
+        firstDense.perChannel = dw.values("prompt_encoder.no_mask_embed.weight");
+    }
     // The final attention only for the tokens whose outputs are used: the IoU token and the returned masks' tokens
     // (1..3 with multimask, else 0). Each token's attention and LayerNorm are its own.
     const int first = multimask ? 1 : 0, count = multimask ? c.maskTokens - 1 : 1;
     std::vector<std::int64_t> wanted{0};
     for (int t = first; t < first + count; ++t)
         wanted.push_back(1 + t);
-    const torch::Tensor wantedRows = torch::tensor(wanted);
     const std::string finalAttn = "mask_decoder.transformer.final_attn_token_to_image";
-    torch::Tensor queries = selfAttentionBlock(w, dw, layer + "0", 0, tokens, tokens, heads);
-    torch::Tensor z =
-        imagePass(g, embedding.data_ptr<float>(), firstDense, nullptr, heads, nullptr, nullptr, nullptr,
-                  tokenToImageQueries(w, dw, layer + "0.cross_attn_token_to_image", queries + tokens, heads));
+    TokenRows queries = selfAttentionBlock(dw, layer + "0", 0, tokens, tokens, heads);
+    TokenRows z = imagePass(g, embedding.data_ptr<float>(), firstDense, nullptr, heads, nullptr, nullptr, nullptr,
+                            tokenToImageQueries(dw, layer + "0.cross_attn_token_to_image", queries + tokens, heads));
     torch::Tensor keys = torch::empty({g.channels, g.n});  // blocks [C, kBlock], updated in place by each layer's pass
     for (int i = 0; i < c.decoderDepth; ++i) {
         const std::string p = layer + std::to_string(i);
-        const torch::Tensor attended = tokenToImageOutput(w, dw, p + ".cross_attn_token_to_image", z, heads);
-        queries = layerNorm(w, p + ".norm2", queries + attended, 1e-5);
-        const torch::Tensor mlp = dw.linear(p + ".mlp.lin2", torch::relu(dw.linear(p + ".mlp.lin1", queries)));
-        queries = layerNorm(w, p + ".norm3", queries + mlp, 1e-5);
+        queries = queries + tokenToImageOutput(dw, p + ".cross_attn_token_to_image", z, heads);
+        layerNormRows(dw, p + ".norm2", queries, 1e-5f);
+        TokenRows hidden = linear(dw, p + ".mlp.lin1", queries);
+        for (float& v : hidden.values)
+            v = std::max(v, 0.0f);
+        queries = queries + linear(dw, p + ".mlp.lin2", hidden);
+        layerNormRows(dw, p + ".norm3", queries, 1e-5f);
         const ImageToToken terms =
-            imageToTokenTerms(w, dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads);
+            withTiles(imageToTokenTerms(dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads));
         // The next token-to-image attention's queries are known now: image-to-token attention changes only the image
         // tokens. So one pass over the image does both.
-        torch::Tensor m;
+        TokenRows m;
         if (i + 1 < c.decoderDepth) {
             const std::string pn = layer + std::to_string(i + 1);
-            queries = selfAttentionBlock(w, dw, pn, i + 1, queries, tokens, heads);
-            m = tokenToImageQueries(w, dw, pn + ".cross_attn_token_to_image", queries + tokens, heads);
+            queries = selfAttentionBlock(dw, pn, i + 1, queries, tokens, heads);
+            m = tokenToImageQueries(dw, pn + ".cross_attn_token_to_image", queries + tokens, heads);
         } else {
-            m = tokenToImageQueries(w, dw, finalAttn, (queries + tokens).index_select(0, wantedRows), heads);
+            m = tokenToImageQueries(dw, finalAttn, selectRows(queries + tokens, wanted), heads);
         }
         z = imagePass(g, i == 0 ? embedding.data_ptr<float>() : keys.data_ptr<float>(), i == 0 ? firstDense : Dense{},
-                      &terms, heads, w.at(p + ".norm4.weight").data_ptr<float>(),
-                      w.at(p + ".norm4.bias").data_ptr<float>(), keys.data_ptr<float>(), m);
+                      &terms, heads, dw.values(p + ".norm4.weight"), dw.values(p + ".norm4.bias"),
+                      keys.data_ptr<float>(), m);
     }
-    const torch::Tensor out =
-        layerNorm(w, "mask_decoder.transformer.norm_final_attn",
-                  queries.index_select(0, wantedRows) + tokenToImageOutput(w, dw, finalAttn, z, heads), 1e-5);
-    std::vector<torch::Tensor> hyper;
-    for (int t = 0; t < count; ++t)
-        hyper.push_back(
-            mlpRelu(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t), out[1 + t], 3));
+    TokenRows out = selectRows(queries, wanted) + tokenToImageOutput(dw, finalAttn, z, heads);
+    layerNormRows(dw, "mask_decoder.transformer.norm_final_attn", out, 1e-5f);
+    TokenRows hyper(count, 0);
+    for (int t = 0; t < count; ++t) {
+        const TokenRows h = mlp(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t),
+                                selectRows(out, {1 + t}), 3);
+        hyper.cols = h.cols;
+        hyper.values.insert(hyper.values.end(), h.values.begin(), h.values.end());
+    }
     torch::Tensor masks = torch::empty({1, count, 4 * g.h, 4 * g.w});
-    upscaleAndMask(w, g, keys.data_ptr<float>(), torch::stack(hyper, 0).contiguous(), masks.data_ptr<float>());
-    const torch::Tensor iou = mlpRelu(dw, "mask_decoder.iou_prediction_head", out[0], c.iouHeadDepth);
-    return {masks, iou.narrow(0, first, count).unsqueeze(0)};
+    upscaleAndMask(w, g, keys.data_ptr<float>(), hyper, masks.data_ptr<float>());
+    const TokenRows iou = mlp(dw, "mask_decoder.iou_prediction_head", selectRows(out, {0}), c.iouHeadDepth);
+    torch::Tensor scores = torch::empty({1, count});
+    std::copy(iou.data() + first, iou.data() + first + count, scores.data_ptr<float>());
+    return {masks, scores};
 }
 
 }  // namespace camsight::ml::sam

@@ -42,6 +42,9 @@ DecoderWeights::DecoderWeights(const Weights& w, const Config& c)
             m_upscalingTiles[i] = amx::packA(m_upscaling[i].data_ptr<float>(), m_upscaling[i].size(1),
                                              m_upscaling[i].size(0), m_upscaling[i].size(1));
     }
+    for (const auto& [key, t] : w.all())
+        if (key.rfind("mask_decoder.", 0) == 0 || key.rfind("prompt_encoder.", 0) == 0)
+            m_values[key] = t.to(torch::kFloat32).contiguous();
     const std::string prefix = "mask_decoder.", suffix = ".weight";
     for (const auto& [key, t] : w.all()) {
         if (key.compare(0, prefix.size(), prefix) != 0 || key.size() < suffix.size() ||
@@ -62,31 +65,39 @@ DecoderWeights::DecoderWeights(const Weights& w, const Config& c)
     }
 }
 
-torch::Tensor DecoderWeights::linear(const std::string& p, const torch::Tensor& x) const
+const DecoderWeights::Layer& DecoderWeights::layer(const std::string& p) const
 {
     const auto it = m_layers.find(p);
     if (it == m_layers.end())
         throw std::out_of_range("no decoder layer " + p);
-    const Layer& l = it->second;
+    return it->second;
+}
+
+std::int64_t DecoderWeights::outputs(const std::string& p) const
+{
+    return layer(p).out;
+}
+
+const float* DecoderWeights::values(const std::string& key) const
+{
+    const auto it = m_values.find(key);
+    if (it == m_values.end())
+        throw std::out_of_range("no prompt encoder or mask decoder tensor " + key);
+    return it->second.data_ptr<float>();
+}
+
+void DecoderWeights::linear(const std::string& p, const float* x, std::int64_t rows, float* y) const
+{
+    const Layer& l = layer(p);
     const std::int64_t k = l.in, o = l.out, panels = l.panels.size(0);
-    const torch::Tensor in = x.to(torch::kFloat32).contiguous();
-    if (in.size(-1) != k)
-        throw std::invalid_argument("decoder layer " + p + ": input of " + std::to_string(in.size(-1)) +
-                                    " values, expected " + std::to_string(k));
-    const std::int64_t rows = in.numel() / k;
-    std::vector<std::int64_t> shape = in.sizes().vec();
-    shape.back() = o;
-    torch::Tensor y = torch::empty(shape);
     // Large layers (the MLPs' 2 MB weights) with their panels shared among the threads; the rest on this one.
     const auto run = [&](std::int64_t first, std::int64_t last) {
-        smallLinear(in.data_ptr<float>(), rows, k, l.panels.data_ptr<float>(), l.bias.data_ptr<float>(), o, first, last,
-                    y.data_ptr<float>());
+        smallLinear(x, rows, k, l.panels.data_ptr<float>(), l.bias.data_ptr<float>(), o, first, last, y);
     };
     if (k * o >= (1 << 16) && at::get_num_threads() > 1)
         parallelTasks(panels, run);
     else
         run(0, panels);
-    return y;
 }
 
 }  // namespace camsight::ml::sam

@@ -26,67 +26,18 @@ Shape shapeOf(const torch::Tensor& t) { return Shape(t.sizes().begin(), t.sizes(
 
 // ---- Prompt encoder -------------------------------------------------------------------------------------------------
 
-// Random Fourier features of coordinates already scaled to [0, 1]: [sin, cos] of 2 pi (2c - 1) G.
-torch::Tensor fourier(const Weights& w, const torch::Tensor& coords)
-{
-    torch::Tensor c = 2 * coords - 1;
-    c = torch::matmul(c, w.at("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"));
-    c = 2 * M_PI * c;
-    return torch::cat({torch::sin(c), torch::cos(c)}, -1);
-}
-
-torch::Tensor coordsPe(const Weights& w, const Config& c, torch::Tensor coords)
-{
-    coords = coords.clone();
-    coords.select(-1, 0).div_(double(c.imageSize));
-    coords.select(-1, 1).div_(double(c.imageSize));
-    return fourier(w, coords.to(torch::kFloat32));
-}
-
 }  // namespace
 
 // ---- Prompt encoder -------------------------------------------------------------------------------------------------
 
-std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Config& c, const Prompt& p)
+torch::Tensor maskEmbedding(const Weights& w, const torch::Tensor& maskInput)
 {
-    const std::int64_t dim = c.outChans;
-    std::vector<torch::Tensor> sparse;
-    if (p.points.defined()) {
-        torch::Tensor points = p.points.to(torch::kFloat32) + 0.5;
-        torch::Tensor labels = p.labels.to(torch::kFloat32);
-        if (!p.box.defined()) {  // a padding point stands in for the missing box
-            points = torch::cat({points, torch::zeros({points.size(0), 1, 2})}, 1);
-            labels = torch::cat({labels, -torch::ones({labels.size(0), 1})}, 1);
-        }
-        torch::Tensor e = coordsPe(w, c, points);
-        const torch::Tensor neg1 = (labels == -1).unsqueeze(-1), l0 = (labels == 0).unsqueeze(-1), l1 = (labels == 1).unsqueeze(-1);
-        e = torch::where(neg1, torch::zeros_like(e), e);
-        e = e + neg1 * w.at("prompt_encoder.not_a_point_embed.weight");
-        e = e + l0 * w.at("prompt_encoder.point_embeddings.0.weight");
-        e = e + l1 * w.at("prompt_encoder.point_embeddings.1.weight");
-        sparse.push_back(e);
-    }
-    if (p.box.defined()) {
-        const torch::Tensor corners = (p.box.to(torch::kFloat32) + 0.5).reshape({-1, 2, 2});
-        torch::Tensor e = coordsPe(w, c, corners);
-        e.select(1, 0).add_(w.at("prompt_encoder.point_embeddings.2.weight")[0]);
-        e.select(1, 1).add_(w.at("prompt_encoder.point_embeddings.3.weight")[0]);
-        sparse.push_back(e);
-    }
-    const torch::Tensor sparseAll = sparse.empty() ? torch::empty({1, 0, dim}) : torch::cat(sparse, 1);
-    torch::Tensor dense;
-    if (p.maskInput.defined()) {
-        const std::string m = "prompt_encoder.mask_downscaling.";
-        torch::Tensor x = conv(w, m + "0", p.maskInput.to(torch::kFloat32), 2);
-        x = geluExact(layerNorm2d(w, m + "1", x));
-        x = conv(w, m + "3", x, 2);
-        x = geluExact(layerNorm2d(w, m + "4", x));
-        dense = conv(w, m + "6", x);
-    } else {
-        const std::int64_t side = c.imageSize / c.patchSize;
-        dense = w.at("prompt_encoder.no_mask_embed.weight").reshape({1, -1, 1, 1}).expand({1, dim, side, side});
-    }
-    return {sparseAll, dense};
+    const std::string m = "prompt_encoder.mask_downscaling.";
+    torch::Tensor x = conv(w, m + "0", maskInput.to(torch::kFloat32), 2);
+    x = geluExact(layerNorm2d(w, m + "1", x));
+    x = conv(w, m + "3", x, 2);
+    x = geluExact(layerNorm2d(w, m + "4", x));
+    return conv(w, m + "6", x);
 }
 
 Weights::Weights(StateDict sd, std::string file) : m_sd(std::move(sd)), m_file(std::move(file))

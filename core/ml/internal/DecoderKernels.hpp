@@ -51,6 +51,11 @@ void combineRows(const float* rows, std::int64_t ld, std::int64_t count, const f
 void accumulateDots(const float* a, std::int64_t lda, std::int64_t m, const float* b, std::int64_t ldb, std::int64_t n,
                     std::int64_t k, float* out, std::int64_t ldOut);
 
+/// out [m, n] (row stride ldOut) += a b for a [m, k] and b [k, n] (row strides lda, ldb), along the rows of b (the
+/// SAM decoder's prompt-token side: a head's few queries times that head's slice of a weight matrix).
+void accumulateProducts(const float* a, std::int64_t lda, std::int64_t m, const float* b, std::int64_t ldb,
+                        std::int64_t k, std::int64_t n, float* out, std::int64_t ldOut);
+
 /// One block of columns of a row-wise softmax over many blocks (attention over more keys than fit in cache, as
 /// flash attention does it): s [rows, cols] (row stride ld) holds the block's logits and is left with
 /// exp(s - runMax'), runMax' = max(runMax, the block's maximum); runSum and the accumulated output rows `acc` [rows,

@@ -63,9 +63,9 @@ struct Prompt {
     torch::Tensor maskInput;  ///< [1, 1, 256, 256] logits, or undefined
 };
 
-/// The prompt encoder: sparse embeddings [B, T, C] (points with a padding point when there is no box, box corners)
-/// and the dense embedding [B, C, 64, 64] (the mask input's, or no_mask_embed expanded without copying).
-std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Config& c, const Prompt& p);
+/// The prompt encoder's dense embedding of a mask input [1, 1, 256, 256]: [1, C, 64, 64] (mask_downscaling). Its
+/// sparse embeddings are made by the decoder's token side (promptTokens, internal/SamDecoderTokens.hpp).
+torch::Tensor maskEmbedding(const Weights& w, const torch::Tensor& maskInput);
 
 /// The mask decoder's weights laid out for decode(): each linear layer's weight transposed and cut into panels of 32
 /// output columns, so that a product with a handful of prompt tokens reads it once, front to back (smallLinear); the
@@ -75,9 +75,13 @@ std::pair<torch::Tensor, torch::Tensor> encodePrompt(const Weights& w, const Con
 class DecoderWeights {
 public:
     DecoderWeights(const Weights& w, const Config& c);
-    /// x [T, in] or [in] (float32, contiguous) times the weight of linear layer `p` (a "mask_decoder." key without
-    /// ".weight"), plus its bias: [T, out] or [out].
-    torch::Tensor linear(const std::string& p, const torch::Tensor& x) const;
+    /// y [rows, outputs(p)] = x [rows, in] W^T + b for linear layer `p` (a "mask_decoder." key without ".weight"):
+    /// the prompt-token side's float rows (SamDecoderTokens.cpp).
+    void linear(const std::string& p, const float* x, std::int64_t rows, float* y) const;
+    std::int64_t outputs(const std::string& p) const;
+    /// A prompt encoder or mask decoder tensor by key, float32 and contiguous (the checkpoint's own when it is so,
+    /// else converted once): the prompt-token side reads norms, embeddings and attention weights through it.
+    const float* values(const std::string& key) const;
 
     /// The dense positional encoding's tables per axis of the embedding grid (fourierBlock): [C/2, w] and [C/2, h].
     const float* peSinX() const { return m_sinX.data_ptr<float>(); }
@@ -96,7 +100,9 @@ private:
         torch::Tensor panels, bias;  // see smallLinear
         std::int64_t in = 0, out = 0;
     };
+    const Layer& layer(const std::string& p) const;
     std::map<std::string, Layer> m_layers;
+    std::map<std::string, torch::Tensor> m_values;
     torch::Tensor m_sinX, m_cosX, m_sinY, m_cosY;
     torch::Tensor m_upscaling[2];
     std::vector<std::uint16_t> m_upscalingTiles[2];
