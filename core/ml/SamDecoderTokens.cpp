@@ -46,8 +46,12 @@ TokenRows promptTokens(const DecoderWeights& dw, const Config& c, const Prompt& 
         const torch::Tensor points = p.points.to(torch::kFloat32).contiguous();
         const torch::Tensor labels = p.labels.to(torch::kFloat32).contiguous();
         const float* xy = points.data_ptr<float>();
-        for (std::int64_t i = 0; i < points.size(1); ++i)
-            sparse.push_back({xy[2 * i] + 0.5f, xy[2 * i + 1] + 0.5f, int(labels.data_ptr<float>()[i])});
+        for (std::int64_t i = 0; i < points.size(1); ++i) {
+            const float label = labels.data_ptr<float>()[i];
+            if (label != -1.0f && label != 0.0f && label != 1.0f)
+                throw std::invalid_argument("a SAM point label is 1, 0 or -1, got " + std::to_string(label));
+            sparse.push_back({xy[2 * i] + 0.5f, xy[2 * i + 1] + 0.5f, int(label)});
+        }
         if (!p.box.defined())
             sparse.push_back({0.0f, 0.0f, -1});
     }
@@ -72,8 +76,6 @@ TokenRows promptTokens(const DecoderWeights& dw, const Config& c, const Prompt& 
         const std::string embedding =
             s.kind == -1 ? "prompt_encoder.not_a_point_embed.weight"
                          : "prompt_encoder.point_embeddings." + std::to_string(s.kind) + ".weight";
-        if (s.kind < -1 || s.kind > 3)
-            throw std::invalid_argument("a SAM point label is 1, 0 or -1, got " + std::to_string(s.kind));
         const float* add = dw.values(embedding);
         if (s.kind == -1) {  // the padding point's features are zeroed before its embedding is added
             std::copy(add, add + ch, e);
