@@ -65,15 +65,15 @@ MaskResampler::MaskResampler(int lowH, int lowW, int midH, int midW, int keepH, 
                                     std::to_string(keepH) + "x" + std::to_string(keepW) + ", out " +
                                     std::to_string(outH) + "x" + std::to_string(outW) + ")");
     m_rows = axis(lowH, midH, keepH, outH);
-    m_cols = axis(lowW, midW, keepW, outW);
+    const std::vector<Tap> cols = axis(lowW, midW, keepW, outW);
     m_rowTaps = tapsUsed(m_rows);
-    m_colTaps = tapsUsed(m_cols);
+    m_colTaps = tapsUsed(cols);
     for (int t = 0; t < kTaps; ++t) {  // the column taps as one index and one weight array per tap, for gatherRow
         m_colIndex[std::size_t(t)].resize(std::size_t(outW));
         m_colWeight[std::size_t(t)].resize(std::size_t(outW));
         for (int x = 0; x < outW; ++x) {
-            m_colIndex[std::size_t(t)][std::size_t(x)] = m_cols[std::size_t(x) * kTaps + std::size_t(t)].index;
-            m_colWeight[std::size_t(t)][std::size_t(x)] = m_cols[std::size_t(x) * kTaps + std::size_t(t)].weight;
+            m_colIndex[std::size_t(t)][std::size_t(x)] = cols[std::size_t(x) * kTaps + std::size_t(t)].index;
+            m_colWeight[std::size_t(t)][std::size_t(x)] = cols[std::size_t(x) * kTaps + std::size_t(t)].weight;
         }
     }
     m_firstLowRow = lowH;

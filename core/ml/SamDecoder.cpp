@@ -411,10 +411,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
         const std::string p = layer + std::to_string(i);
         queries = queries + tokenToImageOutput(dw, p + ".cross_attn_token_to_image", z, heads);
         layerNormRows(dw, p + ".norm2", queries, 1e-5f);
-        TokenRows hidden = linear(dw, p + ".mlp.lin1", queries);
-        for (float& v : hidden.values)
-            v = std::max(v, 0.0f);
-        queries = queries + linear(dw, p + ".mlp.lin2", hidden);
+        queries = queries + mlp(dw, {p + ".mlp.lin1", p + ".mlp.lin2"}, queries);
         layerNormRows(dw, p + ".norm3", queries, 1e-5f);
         const ImageToToken terms =
             withTiles(imageToTokenTerms(dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads));
@@ -434,12 +431,14 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     }
     TokenRows out = selectRows(queries, wanted) + tokenToImageOutput(dw, finalAttn, z, heads);
     layerNormRows(dw, "mask_decoder.transformer.norm_final_attn", out, 1e-5f);
-    TokenRows hyper(count, 0);
+    // One hypernetwork MLP per returned mask token: the rows [count, C/8] that reduce the upscaled channels to masks.
+    TokenRows hyper;
     for (int t = 0; t < count; ++t) {
         const TokenRows h = mlp(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t),
                                 selectRows(out, {1 + t}), 3);
-        hyper.cols = h.cols;
-        hyper.values.insert(hyper.values.end(), h.values.begin(), h.values.end());
+        if (t == 0)
+            hyper = TokenRows(count, h.cols);
+        std::copy(h.data(), h.data() + h.cols, hyper.row(t));
     }
     torch::Tensor masks = torch::empty({1, count, 4 * g.h, 4 * g.w});
     upscaleAndMask(w, g, keys.data_ptr<float>(), hyper, masks.data_ptr<float>());

@@ -63,9 +63,10 @@ TokenRows promptTokens(const DecoderWeights& dw, const Config& c, const Prompt& 
     }
     const std::int64_t ch = c.outChans, half = ch / 2, fixed = 1 + c.maskTokens;
     TokenRows t(fixed + std::int64_t(sparse.size()), ch);
-    std::copy(dw.values("mask_decoder.iou_token.weight"), dw.values("mask_decoder.iou_token.weight") + ch, t.row(0));
-    std::copy(dw.values("mask_decoder.mask_tokens.weight"), dw.values("mask_decoder.mask_tokens.weight") + c.maskTokens * ch,
-              t.row(1));
+    const float* iouToken = dw.values("mask_decoder.iou_token.weight");
+    const float* maskTokens = dw.values("mask_decoder.mask_tokens.weight");
+    std::copy(iouToken, iouToken + ch, t.row(0));
+    std::copy(maskTokens, maskTokens + c.maskTokens * ch, t.row(1));
     // PositionEmbeddingRandom.forward_with_coords in float: u = 2 (x / W) - 1, v alike, angle_c = 2 pi (u G[0][c] +
     // v G[1][c]), the features [sin, cos] of the angles.
     const float* gauss = dw.values("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix");  // [2, C/2]
@@ -116,16 +117,24 @@ void layerNormRows(const DecoderWeights& dw, const std::string& p, TokenRows& x,
     }
 }
 
-TokenRows mlp(const DecoderWeights& dw, const std::string& p, const TokenRows& x, int layers)
+TokenRows mlp(const DecoderWeights& dw, const std::vector<std::string>& layers, const TokenRows& x)
 {
     TokenRows y = x;
-    for (int i = 0; i < layers; ++i) {
-        y = linear(dw, p + ".layers." + std::to_string(i), y);
-        if (i + 1 < layers)
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        y = linear(dw, layers[i], y);
+        if (i + 1 < layers.size())
             for (float& v : y.values)
                 v = std::max(v, 0.0f);
     }
     return y;
+}
+
+TokenRows mlp(const DecoderWeights& dw, const std::string& p, const TokenRows& x, int layers)
+{
+    std::vector<std::string> names;
+    for (int i = 0; i < layers; ++i)
+        names.push_back(p + ".layers." + std::to_string(i));
+    return mlp(dw, names, x);
 }
 
 namespace {
@@ -159,7 +168,7 @@ TokenRows attention(const DecoderWeights& dw, const std::string& p, const TokenR
     return linear(dw, p + ".out_proj", out);
 }
 
-// x [rows, cols] times 1 / sqrt(d), in place.
+// Every value of x times `factor`, in place.
 void scaleBy(TokenRows& x, float factor)
 {
     for (float& v : x.values)

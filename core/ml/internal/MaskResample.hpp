@@ -21,7 +21,7 @@ public:
     MaskResampler(int lowH, int lowW, int midH, int midW, int keepH, int keepW, int outH, int outW);
 
     int outHeight() const { return int(m_rows.size() / kTaps); }
-    int outWidth() const { return int(m_cols.size() / kTaps); }
+    int outWidth() const { return int(m_colIndex[0].size()); }
 
     /// `low`: lowH x lowW samples; `out`: outH x outW. When `mask` is not null it receives out > threshold; `out` may
     /// then be null (only the mask is written, each row thresholded as it is made).
@@ -37,9 +37,9 @@ private:
     static int tapsUsed(const std::vector<Tap>& taps);
 
     int m_lowH, m_lowW;
-    std::vector<Tap> m_rows, m_cols;  ///< kTaps per output row / column
-    std::array<std::vector<std::int32_t>, kTaps> m_colIndex;  ///< m_cols as an index and a weight array per tap
-    std::array<std::vector<float>, kTaps> m_colWeight;
+    std::vector<Tap> m_rows;  ///< kTaps per output row
+    std::array<std::vector<std::int32_t>, kTaps> m_colIndex;  ///< per tap, for every output column: the low-resolution
+    std::array<std::vector<float>, kTaps> m_colWeight;        ///< column it reads and its weight
     int m_rowTaps = kTaps, m_colTaps = kTaps;  ///< 2 where the last two taps of every row / column weigh 0 (the chain
                                                ///< with an identity last resize: the image kept its input size)
     int m_firstLowRow = 0, m_endLowRow = 0;    ///< the low-resolution rows the output rows read

@@ -42,7 +42,9 @@ TokenRows promptTokens(const DecoderWeights& dw, const Config& c, const Prompt& 
 TokenRows linear(const DecoderWeights& dw, const std::string& p, const TokenRows& x);
 /// In place: LayerNorm of every row with layer p's weight and bias.
 void layerNormRows(const DecoderWeights& dw, const std::string& p, TokenRows& x, float eps);
-/// An MLP of `layers` linear layers p.layers.i with ReLU between them.
+/// An MLP: the linear layers named in order, with ReLU between them.
+TokenRows mlp(const DecoderWeights& dw, const std::vector<std::string>& layers, const TokenRows& x);
+/// The same for `layers` layers named p.layers.0, p.layers.1, ... (the hypernetwork and IoU heads).
 TokenRows mlp(const DecoderWeights& dw, const std::string& p, const TokenRows& x, int layers);
 
 /// A two-way transformer layer's self-attention of the tokens and its norm1 (the first layer's without the
