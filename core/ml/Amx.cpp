@@ -355,9 +355,9 @@ std::size_t packedSize(std::int64_t rows, std::int64_t k)
     return std::size_t(3 * tilesOf(rows, 16) * tilesOf(k, 32) * kTile);
 }
 
-std::vector<std::uint16_t> packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k)
+Tiles packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k)
 {
-    std::vector<std::uint16_t> tiles(packedSize(m, k));
+    Tiles tiles(packedSize(m, k));
     packA(a, lda, m, k, tiles.data());
     return tiles;
 }

@@ -63,7 +63,7 @@ void gemm(bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_t
 // OpenMP threads every time; a fresh 256 KB allocation per pass is an mmap and page faults).
 float* threadScratch(std::size_t floats)
 {
-    thread_local std::vector<float> buffer;
+    thread_local std::vector<float, amx::CacheLineAllocator<float>> buffer;  // whole tiles of results: aligned
     if (buffer.size() < floats)
         buffer.resize(floats);
     return buffer.data();
@@ -78,8 +78,8 @@ constexpr amx::Precision kUpscalingPrecision = amx::Precision::Parts3;
 // A per-thread buffer for operands packed for AMX (amx::packB), kept like threadScratch's.
 std::uint16_t* threadTiles(std::size_t values, int which = 0)
 {
-    thread_local std::vector<std::uint16_t> buffers[2];
-    std::vector<std::uint16_t>& buffer = buffers[which];
+    thread_local amx::Tiles buffers[2];
+    amx::Tiles& buffer = buffers[which];
     if (buffer.size() < values)
         buffer.resize(values);
     return buffer.data();
@@ -87,29 +87,36 @@ std::uint16_t* threadTiles(std::size_t values, int which = 0)
 
 // A contiguous float matrix [rows, k] packed as an AMX product's left operand where AMX products run now, else
 // nothing (the float path).
-std::vector<std::uint16_t> tilesOf(const TokenRows& a)
+amx::Tiles tilesOf(const TokenRows& a)
 {
-    return amx::enabled() ? amx::packA(a.data(), a.cols, a.rows, a.cols) : std::vector<std::uint16_t>{};
+    return amx::enabled() ? amx::packA(a.data(), a.cols, a.rows, a.cols) : amx::Tiles{};
 }
 
 // Whether this decode's image-side products run on AMX: amx::enabled() and the operand `aTiles` packed for it.
-bool onTiles(const std::vector<std::uint16_t>& aTiles)
+bool onTiles(const amx::Tiles& aTiles)
 {
     return amx::enabled() && !aTiles.empty();
+}
+
+// n rounded up to whole tiles of 16 rows or columns.
+std::int64_t wholeTiles(std::int64_t n)
+{
+    return (n + 15) / 16 * 16;
 }
 
 // c [m, cols] (row stride cols) = (accumulate ? c : 0) + a b for a [m, k] given as a (row stride k) and, where AMX
 // runs (onTiles), as `aTiles` (amx::packA), and a block b [k, cols] (row stride cols). On AMX, b + plus when `plus`
 // [k, cols] is given (the keys and their positional encoding, summed as they are packed); the float path takes the
-// sum made by the caller.
-void productWithBlock(const float* a, const std::vector<std::uint16_t>& aTiles, std::int64_t m, std::int64_t k,
+// sum made by the caller. On AMX, c must have room for wholeTiles(m) rows: the products run on whole tiles (a partial
+// one went through a scalar copy), the rows past m getting the packed zeros' products.
+void productWithBlock(const float* a, const amx::Tiles& aTiles, std::int64_t m, std::int64_t k,
                       const float* b, const float* plus, std::int64_t cols, bool accumulate, float* c,
                       amx::Precision precision)
 {
     if (onTiles(aTiles)) {
         std::uint16_t* packed = threadTiles(amx::packedSize(cols, k));
         amx::packB(b, cols, k, cols, packed, plus, cols);
-        amx::gemm(aTiles.data(), packed, m, cols, k, accumulate, c, cols, precision);
+        amx::gemm(aTiles.data(), packed, wholeTiles(m), cols, k, accumulate, c, cols, precision);
     } else {
         if (plus)
             throw std::logic_error("productWithBlock: the float path takes b + plus made by the caller");
@@ -155,7 +162,7 @@ void addPe(const ImageGrid& g, const float* x, std::int64_t ld, const float* pe,
 // The image-to-token attention's terms (ImageToTokenTerms) with g and pvT packed for AMX products, where they run.
 struct ImageToToken {
     ImageToTokenTerms terms;
-    std::vector<std::uint16_t> gTiles, pvTTiles;
+    amx::Tiles gTiles, pvTTiles;
 };
 
 ImageToToken withTiles(ImageToTokenTerms terms)
@@ -176,23 +183,26 @@ struct Dense {
     const float* perChannel = nullptr;
 };
 
-// z [rows, cols] (contiguous): column j times e^(before[j] - after[j]), the online softmax's rescaling of a running
-// output kept transposed (a column per query; a column whose maximum has not moved is left alone).
-void rescaleColumns(float* z, std::int64_t rows, std::int64_t cols, const float* before, const float* after)
+// z [rows, cols] (row stride ld): column j times e^(before[j] - after[j]), the online softmax's rescaling of a
+// running output kept transposed (a column per query; a column whose maximum has not moved is left alone).
+void rescaleColumns(float* z, std::int64_t ld, std::int64_t rows, std::int64_t cols, const float* before,
+                    const float* after)
 {
     for (std::int64_t j = 0; j < cols; ++j) {
         if (before[j] == after[j])
             continue;
         const float f = std::exp(before[j] - after[j]);
         for (std::int64_t r = 0; r < rows; ++r)
-            z[r * cols + j] *= f;
+            z[r * ld + j] *= f;
     }
 }
 
 // One thread's share of a token-to-image attention, accumulated block by block (softmaxRowsOnline): running row
 // maxima and sums and the unnormalised output rows.
 struct PartialAttention {
-    std::vector<float> max, sum, z;  // z [rows, C], or on AMX its transpose [C, rows]
+    std::vector<float> max, sum;
+    // [rows, C], or on AMX its transpose [C, wholeTiles(rows)] (whole result tiles, aligned)
+    std::vector<float, amx::CacheLineAllocator<float>> z;
     std::vector<float> previousMax;
 };
 
@@ -209,24 +219,27 @@ TokenRows imagePass(const ImageGrid& g, const float* in, const Dense& dense, con
                     std::int64_t heads, const float* gamma, const float* beta, float* out, const TokenRows& m)
 {
     const std::int64_t ch = g.channels, rows = m.rows, termRows = terms ? terms->terms.g.rows : 0;
-    const std::vector<std::uint16_t> mTiles = tilesOf(m);
+    const amx::Tiles mTiles = tilesOf(m);
+    // On AMX or not, decided once for the pass: the running outputs' layout depends on it.
+    const bool tiles = onTiles(mTiles);
+    const std::int64_t ldz = tiles ? wholeTiles(rows) : ch;
     std::vector<PartialAttention> partials(std::size_t(std::max(1, at::get_num_threads())));
     for (auto& p : partials) {
         p.max.assign(std::size_t(rows), -std::numeric_limits<float>::infinity());
         p.sum.assign(std::size_t(rows), 0.0f);
-        p.z.assign(std::size_t(rows * ch), 0.0f);
+        p.z.assign(std::size_t(tiles ? ch * ldz : rows * ch), 0.0f);
         p.previousMax.resize(std::size_t(rows));
     }
-    // On AMX or not, decided once for the pass: the running outputs' layout depends on it.
-    const bool tiles = onTiles(mTiles);
+    // Room for whole tiles of rows in the products' results (productWithBlock).
+    const std::int64_t sRows = wholeTiles(termRows), scoreRows = wholeTiles(rows);
     forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
         PartialAttention& part = partials[std::size_t(at::get_thread_num())];
-        float* k = threadScratch(std::size_t((4 * ch + termRows + rows) * kBlock));
-        float* pe = k + 3 * ch * kBlock + (termRows + rows) * kBlock;
+        float* k = threadScratch(std::size_t((4 * ch + sRows + scoreRows) * kBlock));
+        float* pe = k + 3 * ch * kBlock + (sRows + scoreRows) * kBlock;
         float* kpe = k + ch * kBlock;
         float* o = kpe + ch * kBlock;
         float* s = o + ch * kBlock;
-        float* scores = s + termRows * kBlock;
+        float* scores = s + sRows * kBlock;
         // The block's keys [C, cols] and, on the float path, keys + pe (on AMX they are summed as they are packed).
         positionalBlock(g, j0, cols, pe);
         const float* keys = in + j0 * ch;  // keys of the previous pass: blocks [C, cols]
@@ -278,12 +291,12 @@ TokenRows imagePass(const ImageGrid& g, const float* in, const Dense& dense, con
             // z^T [C, rows] += keys [C, cols] scores^T on AMX; the running output rescaled here, as a column of z^T.
             std::copy(part.max.begin(), part.max.end(), part.previousMax.begin());
             softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), nullptr, 0, 0);
-            rescaleColumns(part.z.data(), ch, rows, part.previousMax.data(), part.max.data());
+            rescaleColumns(part.z.data(), ldz, ch, rows, part.previousMax.data(), part.max.data());
             std::uint16_t* keyTiles = threadTiles(amx::packedSize(ch, cols), 0);
             std::uint16_t* weightTiles = threadTiles(amx::packedSize(rows, cols), 1);
             amx::packA(keys, cols, ch, cols, keyTiles);
             amx::packBTransposed(scores, cols, cols, rows, weightTiles);
-            amx::gemm(keyTiles, weightTiles, ch, rows, cols, true, part.z.data(), rows);
+            amx::gemm(keyTiles, weightTiles, ch, ldz, cols, true, part.z.data(), ldz);
         } else {
             softmaxRowsOnline(scores, cols, rows, cols, part.max.data(), part.sum.data(), part.z.data(), ch, ch);
             accumulateDots(scores, cols, rows, keys, cols, ch, cols, part.z.data(), ch);
@@ -301,7 +314,7 @@ TokenRows imagePass(const ImageGrid& g, const float* in, const Dense& dense, con
             const float f = std::exp(p.max[std::size_t(r)] - top);
             total += double(f) * p.sum[std::size_t(r)];
             for (std::int64_t c = 0; c < ch; ++c)
-                zp[r * ch + c] += f * p.z[std::size_t(tiles ? c * rows + r : r * ch + c)];
+                zp[r * ch + c] += f * p.z[std::size_t(tiles ? c * ldz + r : r * ch + c)];
         }
         for (std::int64_t c = 0; c < ch; ++c)
             zp[r * ch + c] = float(zp[r * ch + c] / total);

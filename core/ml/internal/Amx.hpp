@@ -15,9 +15,38 @@
 // Std
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 namespace camsight::ml::amx {
+
+/// Allocates on 64-byte boundaries, so that every 64-byte row of a packed tile (and of a float result tile) lies in one
+/// cache line: at malloc's 16-byte alignment each row spans two lines and tile loads run at half the rate (measured
+/// on this machine: 1 KB tile loads at ~55 GB/s instead of ~110 from L1 and L2).
+template <class T>
+struct CacheLineAllocator {
+    using value_type = T;
+    CacheLineAllocator() = default;
+    template <class U>
+    CacheLineAllocator(const CacheLineAllocator<U>&) noexcept
+    {
+    }
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(64)); }
+    template <class U>
+    bool operator==(const CacheLineAllocator<U>&) const noexcept
+    {
+        return true;
+    }
+    template <class U>
+    bool operator!=(const CacheLineAllocator<U>&) const noexcept
+    {
+        return false;
+    }
+};
+
+/// Packed operands (packA, packB, packBTransposed), cache-line aligned.
+using Tiles = std::vector<std::uint16_t, CacheLineAllocator<std::uint16_t>>;
 
 /// True when this CPU has AMX-BF16 and the kernel granted this process the tile state (asked once), and the path is
 /// not switched off (setEnabled(false), or CAMSIGHT_AMX=0 in the environment). Elsewhere the callers' float kernels
@@ -34,9 +63,9 @@ void setEnabled(bool on);
 /// uint16 values a packed A [rows, k] or B [k, rows] takes (three planes).
 std::size_t packedSize(std::int64_t rows, std::int64_t k);
 
-/// Packs a [m, k] (row stride lda).
+/// Packs a [m, k] (row stride lda). Packed operands are best 64-byte aligned (Tiles, CacheLineAllocator).
 void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::uint16_t* out);
-std::vector<std::uint16_t> packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k);
+Tiles packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k);
 
 /// Packs b [k, n] (row stride ldb), or b + plus with `plus` [k, n] (row stride ldPlus).
 void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out,

@@ -2,6 +2,7 @@
 // Private to core/ml: the Segment Anything networks in LibTorch, over a checkpoint's tensors by name.
 
 // Local
+#include "core/ml/internal/Amx.hpp"
 #include "core/ml/internal/Checkpoint.hpp"
 
 // LibTorch
@@ -93,7 +94,7 @@ public:
     /// Output upscaling convolution 0 or 1 as a matrix [4 C_out, C_in], rows (sub-pixel, output channel).
     const torch::Tensor& upscaling(int i) const { return m_upscaling[i]; }
     /// The same packed for AMX products (amx::packA), where the CPU has AMX; else empty.
-    const std::vector<std::uint16_t>& upscalingTiles(int i) const { return m_upscalingTiles[i]; }
+    const amx::Tiles& upscalingTiles(int i) const { return m_upscalingTiles[i]; }
 
 private:
     struct Layer {
@@ -105,7 +106,7 @@ private:
     std::map<std::string, torch::Tensor> m_values;
     torch::Tensor m_sinX, m_cosX, m_sinY, m_cosY;
     torch::Tensor m_upscaling[2];
-    std::vector<std::uint16_t> m_upscalingTiles[2];
+    amx::Tiles m_upscalingTiles[2];
     std::int64_t m_gridH = 0, m_gridW = 0;
 };
 
