@@ -284,7 +284,7 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 loadRow
 
 __attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std::int64_t ldb, const float* plus,
                                                             std::int64_t ldPlus, std::int64_t k, std::int64_t n,
-                                                            std::uint16_t* out)
+                                                            std::uint16_t* out, int parts)
 {
     const std::int64_t nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32), plane = nTiles * kTiles * kTile;
     for (std::int64_t j = 0; j < nTiles; ++j) {
@@ -296,7 +296,7 @@ __attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std
                 const __m512 x0 = loadRow(b, ldb, plus, ldPlus, even, k, 16 * j, lanes);
                 const __m512 x1 = loadRow(b, ldb, plus, ldPlus, even + 1, k, 16 * j, lanes);
                 const Parts s0 = split(x0), s1 = split(x1);
-                for (int p = 0; p < 3; ++p)
+                for (int p = 0; p < parts; ++p)
                     _mm512_storeu_si512(tile + p * plane + 32 * r, pairs(s0.p[p], s1.p[p]));
             }
         }
@@ -369,9 +369,9 @@ void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std
 }
 
 void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out, const float* plus,
-           std::int64_t ldPlus)
+           std::int64_t ldPlus, Precision precision)
 {
-    packColumns(b, ldb, plus, ldPlus, k, n, out);
+    packColumns(b, ldb, plus, ldPlus, k, n, out, precision == Precision::Float ? 3 : 2);
 }
 
 void packBTransposed(const float* bt, std::int64_t ld, std::int64_t k, std::int64_t n, std::uint16_t* out)
@@ -389,7 +389,7 @@ void packA(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t
 {
     throw std::logic_error("AMX products on a build without them");
 }
-void packB(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*, const float*, std::int64_t)
+void packB(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*, const float*, std::int64_t, Precision)
 {
     throw std::logic_error("AMX products on a build without them");
 }

@@ -12,6 +12,7 @@
 namespace camsight::ml {
 
 using simd::expNonPositive;
+using simd::gelu16;
 using simd::Vec16;
 
 namespace {
@@ -171,6 +172,44 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void combineRows(
     }
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default"))) void combineGeluRows(
+    const float* rows, std::int64_t ld, std::int64_t count, const float* rowBias, const float* coeffs,
+    std::int64_t outputs, std::int64_t cols, float* out, std::int64_t ldOut)
+{
+    // Four outputs at a time over 16 columns: each activation vector made once, for all four.
+    constexpr std::int64_t kOut = 4;
+    std::int64_t j = 0;
+    for (; j + 16 <= cols; j += 16) {
+        for (std::int64_t o0 = 0; o0 < outputs; o0 += kOut) {
+            const std::int64_t n = std::min(kOut, outputs - o0);
+            Vec16 acc[kOut] = {};
+            for (std::int64_t r = 0; r < count; ++r) {
+                alignas(64) float v[16];
+                *reinterpret_cast<Vec16*>(v) = *reinterpret_cast<const Vec16*>(rows + r * ld + j) + rowBias[r];
+                gelu16(v);
+                const Vec16 g = *reinterpret_cast<const Vec16*>(v);
+                for (std::int64_t o = 0; o < n; ++o)
+                    acc[o] += coeffs[(o0 + o) * count + r] * g;
+            }
+            for (std::int64_t o = 0; o < n; ++o)
+                *reinterpret_cast<Vec16*>(out + (o0 + o) * ldOut + j) = acc[o];
+        }
+    }
+    if (j < cols) {  // the last columns through a zero-padded vector
+        const std::int64_t rest = cols - j;
+        for (std::int64_t o = 0; o < outputs; ++o)
+            std::fill(out + o * ldOut + j, out + o * ldOut + cols, 0.0f);
+        for (std::int64_t r = 0; r < count; ++r) {
+            alignas(64) float v[16] = {};
+            for (std::int64_t i = 0; i < rest; ++i)
+                v[i] = rows[r * ld + j + i] + rowBias[r];
+            gelu16(v);
+            for (std::int64_t o = 0; o < outputs; ++o)
+                for (std::int64_t i = 0; i < rest; ++i)
+                    out[o * ldOut + j + i] += coeffs[o * count + r] * v[i];
+        }
+    }
+}
 
 namespace {
 

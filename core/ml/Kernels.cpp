@@ -12,6 +12,7 @@
 namespace camsight::ml {
 
 using simd::expNonPositive;
+using simd::gelu16;
 using simd::Vec16;
 
 namespace {
@@ -31,29 +32,6 @@ inline void pixelBlock(const float* const* taps, const float* const* weights, in
                       *reinterpret_cast<const Vec16*>(weights[t] + c0 + 16 * i);
     for (int i = 0; i < N; ++i)
         *reinterpret_cast<Vec16*>(out + c0 + 16 * i) = acc[i];
-}
-
-// GELU (erf form) of 16 floats in place: 0.5 x (1 + erf(x / sqrt 2)), with 1 - erf(z) = 1 / p(z)^16 for z >= 0,
-// p a degree-6 polynomial (Abramowitz & Stegun 7.1.28, |error| <= 3e-7): no exp, so about half the work of the
-// 7.1.26 form LibTorch uses. For negative x, 1 + erf is taken as that quotient directly (no cancellation); for large
-// |x| the power overflows to infinity and the quotient is exactly 0.
-__attribute__((always_inline)) inline void gelu16(float* values)
-{
-    const Vec16 x = *reinterpret_cast<const Vec16*>(values);
-    const Vec16 zero{};
-    const Vec16 z = (x < zero ? -x : x) * 0.70710678118654752f;
-    Vec16 p = z * 0.0000430638f + 0.0002765672f;
-    p = p * z + 0.0001520143f;
-    p = p * z + 0.0092705272f;
-    p = p * z + 0.0422820123f;
-    p = p * z + 0.0705230784f;
-    p = p * z + 1.0f;
-    p = p * p;  // ^2
-    p = p * p;  // ^4
-    p = p * p;  // ^8
-    p = p * p;  // ^16
-    const Vec16 tail = 1.0f / p;  // 1 - erf(z)
-    *reinterpret_cast<Vec16*>(values) = x * 0.5f * (x < zero ? tail : 2.0f - tail);
 }
 
 // Four query rows at a time: p_r . v over n tokens for V Vec16s of channels from c0, eight independent accumulator

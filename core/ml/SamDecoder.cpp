@@ -115,7 +115,7 @@ void productWithBlock(const float* a, const amx::Tiles& aTiles, std::int64_t m, 
 {
     if (onTiles(aTiles)) {
         std::uint16_t* packed = threadTiles(amx::packedSize(cols, k));
-        amx::packB(b, cols, k, cols, packed, plus, cols);
+        amx::packB(b, cols, k, cols, packed, plus, cols, precision);
         amx::gemm(aTiles.data(), packed, wholeTiles(m), cols, k, accumulate, c, cols, precision);
     } else {
         if (plus)
@@ -356,13 +356,11 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
             norm.ldOut = cols;
             layerNormColumns(norm, c1, cols);
             geluInPlace(x, c1 * cols);
-            for (std::int64_t r = 0; r < 4 * c2; ++r)
-                std::fill(u2 + r * cols, u2 + (r + 1) * cols, b3.data_ptr<float>()[r % c2]);
-            productWithBlock(w3s.data_ptr<float>(), g.weights->upscalingTiles(1), 4 * c2, c1, x, nullptr, cols, true,
+            productWithBlock(w3s.data_ptr<float>(), g.weights->upscalingTiles(1), 4 * c2, c1, x, nullptr, cols, false,
                              u2, kUpscalingPrecision);
-            geluInPlace(u2, 4 * c2 * cols);
             for (int s2 = 0; s2 < 4; ++s2) {
-                combineRows(u2 + s2 * c2 * cols, cols, c2, hyper.data(), k, cols, m, cols);
+                // The second convolution's bias and GELU taken as the hypernetwork vectors sum its channels.
+                combineGeluRows(u2 + s2 * c2 * cols, cols, c2, b3.data_ptr<float>(), hyper.data(), k, cols, m, cols);
                 const std::int64_t dy = 2 * (s1 / 2) + s2 / 2, dx = 2 * (s1 % 2) + s2 % 2;
                 // Pixel j0 + j at (row, col) of the grid, counted along (a division per pixel cost ~0.5 ms a click).
                 std::int64_t row = j0 / g.w, col = j0 % g.w;

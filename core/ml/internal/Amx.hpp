@@ -67,9 +67,6 @@ std::size_t packedSize(std::int64_t rows, std::int64_t k);
 void packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::uint16_t* out);
 Tiles packA(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k);
 
-/// Packs b [k, n] (row stride ldb), or b + plus with `plus` [k, n] (row stride ldPlus).
-void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out,
-           const float* plus = nullptr, std::int64_t ldPlus = 0);
 
 /// Packs B [k, n] given as its transpose bt [n, k] (row stride ld).
 void packBTransposed(const float* bt, std::int64_t ld, std::int64_t k, std::int64_t n, std::uint16_t* out);
@@ -78,6 +75,11 @@ void packBTransposed(const float* bt, std::int64_t ld, std::int64_t k, std::int6
 /// (each product's error below 2^-16 of it, as TF32's 2^-11 is what PyTorch's convolutions use on GPUs by
 /// default; twice the rate).
 enum class Precision { Float, Parts3 };
+
+/// Packs b [k, n] (row stride ldb), or b + plus with `plus` [k, n] (row stride ldPlus): the planes that products of
+/// `precision` read (the third part only for Float; the same layout and size either way).
+void packB(const float* b, std::int64_t ldb, std::int64_t k, std::int64_t n, std::uint16_t* out,
+           const float* plus = nullptr, std::int64_t ldPlus = 0, Precision precision = Precision::Float);
 
 /// c [m, n] (row stride ldc) = (accumulate ? c : 0) + A B for packed A [m, k] and B [k, n]. Only where enabled().
 void gemm(const std::uint16_t* a, const std::uint16_t* b, std::int64_t m, std::int64_t n, std::int64_t k,

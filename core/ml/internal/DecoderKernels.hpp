@@ -44,6 +44,12 @@ void softmaxColumnGroups(float* s, std::int64_t ld, std::int64_t groups, std::in
 void combineRows(const float* rows, std::int64_t ld, std::int64_t count, const float* coeffs, std::int64_t outputs,
                  std::int64_t cols, float* out, std::int64_t ldOut);
 
+/// combineRows of GELU(rows + rowBias): out[o, j] = sum_r coeffs[o * count + r] * gelu(rows[r, j] + rowBias[r]), the
+/// GELU taken as it is summed (SAM's hypernetwork reducing the last upscaling convolution's channels to masks: the
+/// activations are read once and never written).
+void combineGeluRows(const float* rows, std::int64_t ld, std::int64_t count, const float* rowBias, const float* coeffs,
+                     std::int64_t outputs, std::int64_t cols, float* out, std::int64_t ldOut);
+
 /// out [m, n] (row stride ldOut) += a b^T for a [m, k] and b [n, k] (row strides lda, ldb): every row of a dotted with
 /// every row of b. For a few rows of a (the SAM decoder's attention weights of a handful of tokens over a block of
 /// pixels, times the block's [C, pixels] values): BLAS ran this 7 x 256 x 256 product at ~12 GFLOP/s. Six rows of a

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <array>
 #include <vector>
 
 using namespace camsight::ml;
@@ -67,5 +68,38 @@ TEST(Amx, SplitProductIsAsCloseToExactAsAFloatProduct)
                 EXPECT_TRUE(torch::equal(c.narrow(1, s.n, ldc - s.n), c0.narrow(1, s.n, ldc - s.n)));
             }
         }
+    }
+}
+
+TEST(Amx, ThreePartProductsStayWithinTheirBoundAndReadTwoPlanes)
+{
+    if (!amx::available())
+        GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16: the decoder runs its float kernels here";
+    torch::manual_seed(22);
+    // The SAM upscaling's shapes (256 x 256 x 256, 128 x 256 x 64) and an odd one.
+    for (const auto& [m, n, k] : std::vector<std::array<std::int64_t, 3>>{{256, 256, 256}, {128, 256, 64}, {17, 33, 65}}) {
+        const torch::Tensor a = torch::randn({m, k}) * torch::exp(torch::randn({m, k}));
+        const torch::Tensor b = torch::randn({k, n}) * torch::exp(torch::randn({k, n}));
+        amx::Tiles pa(amx::packedSize(m, k)), full(amx::packedSize(n, k));
+        // B packed for Parts3 leaves its third plane alone: filled with bfloat16 NaNs, which any product would spread.
+        amx::Tiles twoPlanes(amx::packedSize(n, k), 0xFFFF);
+        amx::packA(a.data_ptr<float>(), k, m, k, pa.data());
+        amx::packB(b.data_ptr<float>(), n, k, n, full.data());
+        amx::packB(b.data_ptr<float>(), n, k, n, twoPlanes.data(), nullptr, 0, amx::Precision::Parts3);
+        torch::Tensor c = torch::empty({m, n}), c2 = torch::empty({m, n});
+        amx::gemm(pa.data(), full.data(), m, n, k, false, c.data_ptr<float>(), n, amx::Precision::Parts3);
+        amx::gemm(pa.data(), twoPlanes.data(), m, n, k, false, c2.data_ptr<float>(), n, amx::Precision::Parts3);
+        EXPECT_TRUE(torch::equal(c, c2)) << m << "x" << n << "x" << k;
+        // Each product within ~3 * 2^-16 of itself (the part products left out), plus float accumulation.
+        const torch::Tensor exact = torch::mm(a.to(torch::kDouble), b.to(torch::kDouble));
+        const torch::Tensor scale = torch::mm(a.abs().to(torch::kDouble), b.abs().to(torch::kDouble));
+        const double relative = ((c.to(torch::kDouble) - exact).abs() / scale).max().item<double>();
+        EXPECT_LT(relative, 6e-5) << m << "x" << n << "x" << k;
+        // And it is not float precision: the third parts matter (else Float would be wasted work).
+        torch::Tensor cf = torch::empty({m, n});
+        amx::gemm(pa.data(), full.data(), m, n, k, false, cf.data_ptr<float>(), n, amx::Precision::Float);
+        const double floatRelative = ((cf.to(torch::kDouble) - exact).abs() / scale).max().item<double>();
+        EXPECT_LT(floatRelative, 1e-6) << m << "x" << n << "x" << k;
+        EXPECT_GT(relative, 4 * floatRelative) << m << "x" << n << "x" << k;
     }
 }

@@ -171,6 +171,27 @@ TEST(Kernels, GeluEqualsTheErfForm)
     EXPECT_TRUE(y.narrow(0, count, 3).equal(x.narrow(0, count, 3)));
 }
 
+TEST(Kernels, CombinedGeluRowsEqualGeluThenProduct)
+{
+    torch::manual_seed(19);
+    // 3 outputs (SAM's multimask), 5 (a full and a partial group of four), 1; 75 columns (a vector and a scalar tail)
+    // of rows with stride 90.
+    for (const std::int64_t outputs : {3, 5, 1}) {
+        const std::int64_t count = 32, ld = 90, cols = 75;
+        const torch::Tensor rows = torch::randn({count, ld}) * 3, bias = torch::randn({count}),
+                            coeffs = torch::randn({outputs, count});
+        torch::Tensor out = torch::full({outputs, cols + 3}, std::numeric_limits<float>::quiet_NaN());
+        combineGeluRows(rows.data_ptr<float>(), ld, count, bias.data_ptr<float>(), coeffs.data_ptr<float>(), outputs,
+                        cols, out.data_ptr<float>(), cols + 3);
+        const torch::Tensor activations =
+            torch::gelu((rows.narrow(1, 0, cols) + bias.unsqueeze(1)).to(torch::kDouble));
+        const torch::Tensor expected = torch::mm(coeffs.to(torch::kDouble), activations);
+        // GELU within 1.5e-6 (GeluEqualsTheErfForm) times 32 coefficients of ~1, plus float sums of values up to ~30
+        EXPECT_LT(maxAbs(out.narrow(1, 0, cols).to(torch::kDouble) - expected), 3e-5) << outputs << " outputs";
+        EXPECT_TRUE(out.narrow(1, cols, 3).isnan().all().item<bool>());  // nothing written past the columns
+    }
+}
+
 TEST(Kernels, ColumnLayerNormEqualsLayerNormOverChannels)
 {
     torch::manual_seed(15);
