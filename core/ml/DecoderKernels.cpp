@@ -172,29 +172,62 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void combineRows(
     }
 }
 
+namespace {
+
+// combineGeluRows for N outputs (1 .. 4) over V vectors of 16 columns from j: V independent GELU chains per row.
+template <int N, int V>
+__attribute__((always_inline)) inline void combineGeluStrip(const float* rows, std::int64_t ld, std::int64_t count,
+                                                           const float* rowBias, const float* coeffs,
+                                                           std::int64_t o0, std::int64_t j, float* out,
+                                                           std::int64_t ldOut)
+{
+    Vec16 acc[N][V] = {};
+    for (std::int64_t r = 0; r < count; ++r) {
+        alignas(64) float v[V][16];
+        for (int k = 0; k < V; ++k) {
+            *reinterpret_cast<Vec16*>(v[k]) = *reinterpret_cast<const Vec16*>(rows + r * ld + j + 16 * k) + rowBias[r];
+            gelu16(v[k]);
+        }
+        for (int o = 0; o < N; ++o) {
+            const float c = coeffs[(o0 + o) * count + r];
+            for (int k = 0; k < V; ++k)
+                acc[o][k] += c * *reinterpret_cast<const Vec16*>(v[k]);
+        }
+    }
+    for (int o = 0; o < N; ++o)
+        for (int k = 0; k < V; ++k)
+            *reinterpret_cast<Vec16*>(out + (o0 + o) * ldOut + j + 16 * k) = acc[o][k];
+}
+
+template <int V>
+__attribute__((always_inline)) inline void combineGeluColumns(const float* rows, std::int64_t ld, std::int64_t count,
+                                                             const float* rowBias, const float* coeffs,
+                                                             std::int64_t outputs, std::int64_t j, float* out,
+                                                             std::int64_t ldOut)
+{
+    for (std::int64_t o0 = 0; o0 < outputs; o0 += 4) {
+        switch (std::min<std::int64_t>(4, outputs - o0)) {
+        case 1: combineGeluStrip<1, V>(rows, ld, count, rowBias, coeffs, o0, j, out, ldOut); break;
+        case 2: combineGeluStrip<2, V>(rows, ld, count, rowBias, coeffs, o0, j, out, ldOut); break;
+        case 3: combineGeluStrip<3, V>(rows, ld, count, rowBias, coeffs, o0, j, out, ldOut); break;
+        default: combineGeluStrip<4, V>(rows, ld, count, rowBias, coeffs, o0, j, out, ldOut); break;
+        }
+    }
+}
+
+}  // namespace
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) void combineGeluRows(
     const float* rows, std::int64_t ld, std::int64_t count, const float* rowBias, const float* coeffs,
     std::int64_t outputs, std::int64_t cols, float* out, std::int64_t ldOut)
 {
-    // Four outputs at a time over 16 columns: each activation vector made once, for all four.
-    constexpr std::int64_t kOut = 4;
+    // Up to four outputs at a time over 32 (then 16) columns: each activation vector made once for all of them, two
+    // independent GELU chains in flight (one chain a row waited on the polynomial's latency).
     std::int64_t j = 0;
-    for (; j + 16 <= cols; j += 16) {
-        for (std::int64_t o0 = 0; o0 < outputs; o0 += kOut) {
-            const std::int64_t n = std::min(kOut, outputs - o0);
-            Vec16 acc[kOut] = {};
-            for (std::int64_t r = 0; r < count; ++r) {
-                alignas(64) float v[16];
-                *reinterpret_cast<Vec16*>(v) = *reinterpret_cast<const Vec16*>(rows + r * ld + j) + rowBias[r];
-                gelu16(v);
-                const Vec16 g = *reinterpret_cast<const Vec16*>(v);
-                for (std::int64_t o = 0; o < n; ++o)
-                    acc[o] += coeffs[(o0 + o) * count + r] * g;
-            }
-            for (std::int64_t o = 0; o < n; ++o)
-                *reinterpret_cast<Vec16*>(out + (o0 + o) * ldOut + j) = acc[o];
-        }
-    }
+    for (; j + 32 <= cols; j += 32)
+        combineGeluColumns<2>(rows, ld, count, rowBias, coeffs, outputs, j, out, ldOut);
+    for (; j + 16 <= cols; j += 16)
+        combineGeluColumns<1>(rows, ld, count, rowBias, coeffs, outputs, j, out, ldOut);
     if (j < cols) {  // the last columns through a zero-padded vector
         const std::int64_t rest = cols - j;
         for (std::int64_t o = 0; o < outputs; ++o)
