@@ -187,16 +187,26 @@ struct Dense {
 };
 
 // z [rows, cols] (row stride ld): column j times e^(before[j] - after[j]), the online softmax's rescaling of a
-// running output kept transposed (a column per query; a column whose maximum has not moved is left alone).
+// running output kept transposed (a column per query). Row by row with a factor per column, 1 (exact) where the
+// maximum has not moved, so the loop runs along the rows' memory; nothing at all when no maximum moved (most blocks
+// after the first few). Column by column, 256 strided multiplies per moved maximum, it cost ~5 % of a pass.
 void rescaleColumns(float* z, std::int64_t ld, std::int64_t rows, std::int64_t cols, const float* before,
                     const float* after)
 {
-    for (std::int64_t j = 0; j < cols; ++j) {
-        if (before[j] == after[j])
-            continue;
-        const float f = std::exp(before[j] - after[j]);
-        for (std::int64_t r = 0; r < rows; ++r)
-            z[r * ld + j] *= f;
+    thread_local std::vector<float> factor;
+    factor.assign(std::size_t(cols), 1.0f);
+    bool moved = false;
+    for (std::int64_t j = 0; j < cols; ++j)
+        if (before[j] != after[j]) {
+            factor[std::size_t(j)] = std::exp(before[j] - after[j]);
+            moved = true;
+        }
+    if (!moved)
+        return;
+    for (std::int64_t r = 0; r < rows; ++r) {
+        float* row = z + r * ld;
+        for (std::int64_t j = 0; j < cols; ++j)
+            row[j] *= factor[std::size_t(j)];
     }
 }
 
