@@ -45,6 +45,9 @@ bool detect()
     const bool tile = d & (1u << 24), bf16 = d & (1u << 22), avx512 = b & (1u << 16), avx512bw = b & (1u << 30);
     if (!tile || !bf16 || !avx512 || !avx512bw)
         return false;
+    // AVX512-BF16 (the packing's conversions): leaf 7, sub-leaf 1, EAX bit 5.
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5)))
+        return false;
     // Linux hands out the 8 KB tile state only on request (ARCH_REQ_XCOMP_PERM for XTILEDATA); once per process.
     constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
     return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
@@ -56,35 +59,38 @@ bool detected()
     return yes;
 }
 
-// Rounds 16 floats to bfloat16 (to nearest, ties to even), as floats whose low 16 bits are zero.
-__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 roundBf16(__m512 x)
+// 16 floats rounded to bfloat16 (to nearest, ties to even; denormals to zero) by VCVTNEPS2BF16.
+__attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) inline __m256i toBf16(__m512 x)
 {
-    const __m512i bits = _mm512_castps_si512(x);
-    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
-    const __m512i up = _mm512_add_epi32(bits, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
-    return _mm512_castsi512_ps(_mm512_and_si512(up, _mm512_set1_epi32(int(0xFFFF0000u))));
+    return (__m256i)_mm512_cvtneps_pbh(x);
 }
 
-// The three bfloat16 parts of 16 floats, each as floats with zero low halves. x - p0 is exact and spans at most 16
-// bits of x's 24; what p1 leaves of it spans at most 8 and so is a bfloat16 number itself: x = p0 + p1 + p2 exactly.
+// 16 bfloat16 numbers as floats (their high halves; low halves zero).
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 widen(__m256i b)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
+}
+
+// The three bfloat16 parts of 16 floats, as floats with zero low halves (p) and as bfloat16 (b). x - p0 is exact and
+// spans at most 16 bits of x's 24; what p1 leaves of it spans at most 8 and so is a bfloat16 number itself:
+// x = p0 + p1 + p2 exactly. (The conversion instruction rounds as the reference bit arithmetic did and does in a
+// third of the instructions; each call uses either form and the compiler drops the other.)
 struct Parts {
     __m512 p[3];
+    __m256i b[3];
 };
 
-__attribute__((target("avx512f,avx512bw"), always_inline)) inline Parts split(__m512 x)
+__attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) inline Parts split(__m512 x)
 {
     Parts s;
-    s.p[0] = roundBf16(x);
+    s.b[0] = toBf16(x);
+    s.p[0] = widen(s.b[0]);
     const __m512 r1 = _mm512_sub_ps(x, s.p[0]);
-    s.p[1] = roundBf16(r1);
+    s.b[1] = toBf16(r1);
+    s.p[1] = widen(s.b[1]);
     s.p[2] = _mm512_sub_ps(r1, s.p[1]);
+    s.b[2] = toBf16(s.p[2]);
     return s;
-}
-
-// 16 bf16 values (the high halves of 16 floats), in order.
-__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m256i highHalves(__m512 x)
-{
-    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(x), 16));
 }
 
 // Pairs (even, odd) as 32-bit words: even's bf16 in the low half, odd's in the high half.
@@ -241,7 +247,7 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void gemmTiles(const std::u
 
 // The parts of values k0 .. k0 + 31 of row `row` of x [rows, k] (row stride ld), zeros past k and for rows past
 // the end.
-__attribute__((target("avx512f,avx512bw"), always_inline)) inline std::pair<Parts, Parts> rowParts(
+__attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) inline std::pair<Parts, Parts> rowParts(
     const float* x, std::int64_t ld, std::int64_t row, std::int64_t rows, std::int64_t k0, std::int64_t k)
 {
     const bool inside = row < rows;
@@ -250,7 +256,7 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline std::pair<Part
             split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0 - 16) : 0, src + 16))};
 }
 
-__attribute__((target("avx512f,avx512bw"))) void packRows(const float* a, std::int64_t lda, std::int64_t m,
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packRows(const float* a, std::int64_t lda, std::int64_t m,
                                                          std::int64_t k, std::uint16_t* out)
 {
     const std::int64_t mTiles = tilesOf(m, 16), kTiles = tilesOf(k, 32), plane = mTiles * kTiles * kTile;
@@ -262,8 +268,8 @@ __attribute__((target("avx512f,avx512bw"))) void packRows(const float* a, std::i
                 const auto [s0, s1] = rowParts(a, lda, row, m, 32 * t, k);
                 for (int p = 0; p < 3; ++p) {
                     auto* row = reinterpret_cast<__m256i*>(tile + p * plane + 32 * r);
-                    _mm256_storeu_si256(row, highHalves(s0.p[p]));
-                    _mm256_storeu_si256(row + 1, highHalves(s1.p[p]));
+                    _mm256_storeu_si256(row, s0.b[p]);
+                    _mm256_storeu_si256(row + 1, s1.b[p]);
                 }
             }
         }
@@ -282,7 +288,7 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 loadRow
     return plus ? _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, plus + at * ldPlus + j)) : x;
 }
 
-__attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std::int64_t ldb, const float* plus,
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumns(const float* b, std::int64_t ldb, const float* plus,
                                                             std::int64_t ldPlus, std::int64_t k, std::int64_t n,
                                                             std::uint16_t* out, int parts)
 {
@@ -303,7 +309,7 @@ __attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std
     }
 }
 
-__attribute__((target("avx512f,avx512bw"))) void packColumnsTransposed(const float* bt, std::int64_t ld,
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumnsTransposed(const float* bt, std::int64_t ld,
                                                                       std::int64_t k, std::int64_t n,
                                                                       std::uint16_t* out)
 {
@@ -314,8 +320,8 @@ __attribute__((target("avx512f,avx512bw"))) void packColumnsTransposed(const flo
             for (std::int64_t col = 0; col < 16; ++col) {
                 const auto [s0, s1] = rowParts(bt, ld, 16 * j + col, n, 32 * t, k);
                 for (int p = 0; p < 3; ++p) {
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][0]), highHalves(s0.p[p]));
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][8]), highHalves(s1.p[p]));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][0]), s0.b[p]);
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(&words[p][col][8]), s1.b[p]);
                 }
             }
             for (int p = 0; p < 3; ++p) {

@@ -48,7 +48,7 @@ struct CacheLineAllocator {
 /// Packed operands (packA, packB, packBTransposed), cache-line aligned.
 using Tiles = std::vector<std::uint16_t, CacheLineAllocator<std::uint16_t>>;
 
-/// True when this CPU has AMX-BF16 and the kernel granted this process the tile state (asked once), and the path is
+/// True when this CPU has AMX-BF16 (and AVX512-BF16, which packing uses) and the kernel granted this process the tile state (asked once), and the path is
 /// not switched off (setEnabled(false), or CAMSIGHT_AMX=0 in the environment). Elsewhere the callers' float kernels
 /// run.
 bool enabled();
