@@ -48,9 +48,9 @@ struct CacheLineAllocator {
 /// Packed operands (packA, packB, packBTransposed), cache-line aligned.
 using Tiles = std::vector<std::uint16_t, CacheLineAllocator<std::uint16_t>>;
 
-/// True when this CPU has AMX-BF16 (and AVX512-BF16, which packing uses) and the kernel granted this process the tile state (asked once), and the path is
-/// not switched off (setEnabled(false), or CAMSIGHT_AMX=0 in the environment). Elsewhere the callers' float kernels
-/// run.
+/// True when this CPU has AMX-BF16 (and AVX512-BF16, which packing uses) and the kernel granted this process the
+/// tile state (asked once), and the path is not switched off (setEnabled(false), or CAMSIGHT_AMX=0 in the
+/// environment). Elsewhere the callers' float kernels run.
 bool enabled();
 
 /// Whether the CPU and kernel allow AMX at all, whatever setEnabled says.
