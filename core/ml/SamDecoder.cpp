@@ -442,18 +442,29 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
         layerNormRows(dw, p + ".norm2", queries, 1e-5f);
         queries = queries + mlp(dw, {p + ".mlp.lin1", p + ".mlp.lin2"}, queries);
         layerNormRows(dw, p + ".norm3", queries, 1e-5f);
-        const ImageToToken terms =
-            withTiles(imageToTokenTerms(dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads));
-        // The next token-to-image attention's queries are known now: image-to-token attention changes only the image
-        // tokens. So one pass over the image does both.
-        TokenRows m;
-        if (i + 1 < c.decoderDepth) {
-            const std::string pn = layer + std::to_string(i + 1);
-            queries = selfAttentionBlock(dw, pn, i + 1, queries, tokens, heads);
-            m = tokenToImageQueries(dw, pn + ".cross_attn_token_to_image", queries + tokens, heads);
-        } else {
-            m = tokenToImageQueries(dw, finalAttn, selectRows(queries + tokens, wanted), heads);
-        }
+        // The image-to-token attention's terms and the next token-to-image attention's queries, both from these
+        // queries: one on each of two threads (~0.1 ms each; the linear layers inside run on their caller's thread).
+        // The next queries are known now because image-to-token attention changes only the image tokens, so one pass
+        // over the image does both attentions.
+        ImageToToken terms;
+        TokenRows m, nextQueries;
+        const auto tokenWork = [&](std::int64_t task) {
+            if (task == 0) {
+                terms = withTiles(imageToTokenTerms(dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads));
+            } else if (i + 1 < c.decoderDepth) {
+                const std::string pn = layer + std::to_string(i + 1);
+                nextQueries = selfAttentionBlock(dw, pn, i + 1, queries, tokens, heads);
+                m = tokenToImageQueries(dw, pn + ".cross_attn_token_to_image", nextQueries + tokens, heads);
+            } else {
+                m = tokenToImageQueries(dw, finalAttn, selectRows(queries + tokens, wanted), heads);
+            }
+        };
+        parallelTasks(2, [&](std::int64_t first, std::int64_t last) {
+            for (std::int64_t task = first; task < last; ++task)
+                tokenWork(task);
+        });
+        if (i + 1 < c.decoderDepth)
+            queries = std::move(nextQueries);
         z = imagePass(g, i == 0 ? embedding.data_ptr<float>() : keys.data_ptr<float>(), i == 0 ? firstDense : Dense{},
                       &terms, heads, dw.values(p + ".norm4.weight"), dw.values(p + ".norm4.bias"),
                       keys.data_ptr<float>(), m);
