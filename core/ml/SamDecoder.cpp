@@ -471,18 +471,22 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     }
     TokenRows out = selectRows(queries, wanted) + tokenToImageOutput(dw, finalAttn, z, heads);
     layerNormRows(dw, "mask_decoder.transformer.norm_final_attn", out, 1e-5f);
-    // One hypernetwork MLP per returned mask token: the rows [count, C/8] that reduce the upscaled channels to masks.
-    TokenRows hyper;
-    for (int t = 0; t < count; ++t) {
-        const TokenRows h = mlp(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t),
-                                selectRows(out, {1 + t}), 3);
-        if (t == 0)
-            hyper = TokenRows(count, h.cols);
-        std::copy(h.data(), h.data() + h.cols, hyper.row(t));
-    }
+    // One hypernetwork MLP per returned mask token (the rows [count, C/8] that reduce the upscaled channels to masks)
+    // and the IoU head: independent small MLPs, shared out among the threads as whole tasks.
+    std::vector<TokenRows> mlps(std::size_t(count + 1));
+    parallelTasks(count + 1, [&](std::int64_t firstTask, std::int64_t lastTask) {
+        for (std::int64_t t = firstTask; t < lastTask; ++t)
+            mlps[std::size_t(t)] =
+                t < count ? mlp(dw, "mask_decoder.output_hypernetworks_mlps." + std::to_string(first + t),
+                                selectRows(out, {1 + t}), 3)
+                          : mlp(dw, "mask_decoder.iou_prediction_head", selectRows(out, {0}), c.iouHeadDepth);
+    });
+    TokenRows hyper(count, mlps[0].cols);
+    for (int t = 0; t < count; ++t)
+        std::copy(mlps[std::size_t(t)].data(), mlps[std::size_t(t)].data() + hyper.cols, hyper.row(t));
     torch::Tensor masks = torch::empty({1, count, 4 * g.h, 4 * g.w});
     upscaleAndMask(w, g, keys.data_ptr<float>(), hyper, masks.data_ptr<float>());
-    const TokenRows iou = mlp(dw, "mask_decoder.iou_prediction_head", selectRows(out, {0}), c.iouHeadDepth);
+    const TokenRows& iou = mlps[std::size_t(count)];
     torch::Tensor scores = torch::empty({1, count});
     std::copy(iou.data() + first, iou.data() + first + count, scores.data_ptr<float>());
     return {masks, scores};
