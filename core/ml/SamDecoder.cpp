@@ -260,7 +260,7 @@ TokenRows imagePass(const ImageGrid& g, const float* in, const Dense& dense, con
             for (std::int64_t c = 0; c < ch; ++c) {
                 const float* x = in + c * g.n + j0;
                 float* dst = k + c * cols;
-                // The row four channels on: the map's rows are 16 KB apart and a block reads 1 KB of each, too short
+                // The row four channels on: the map's rows are 16 KB apart and a block reads 512 B of each, too short
                 // a run for the hardware prefetcher (this copy 0.44 -> 0.36 ms a click on one thread).
                 if (c + 4 < ch)
                     for (std::int64_t l = 0; l < cols; l += 16)
