@@ -93,6 +93,25 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) inline Par
     return s;
 }
 
+// The same three parts as floats only, for packing in pairs (packColumns): each rounding to nearest as an integer add
+// and mask on the float's bits (ties away from zero instead of to even, an equally exact split), six instructions
+// against ten for the conversions.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 roundHalfAway(__m512 v)
+{
+    const __m512i bits = _mm512_add_epi32(_mm512_castps_si512(v), _mm512_set1_epi32(0x8000));
+    return _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(int(0xFFFF0000u))));
+}
+
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline Parts splitFloats(__m512 x)
+{
+    Parts s;
+    s.p[0] = roundHalfAway(x);
+    const __m512 r1 = _mm512_sub_ps(x, s.p[0]);
+    s.p[1] = roundHalfAway(r1);
+    s.p[2] = _mm512_sub_ps(r1, s.p[1]);
+    return s;
+}
+
 // Pairs (even, odd) as 32-bit words: even's bf16 in the low half, odd's in the high half.
 __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512i pairs(__m512 even, __m512 odd)
 {
@@ -301,7 +320,7 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumns(const fl
                 const std::int64_t even = 32 * t + 2 * r;
                 const __m512 x0 = loadRow(b, ldb, plus, ldPlus, even, k, 16 * j, lanes);
                 const __m512 x1 = loadRow(b, ldb, plus, ldPlus, even + 1, k, 16 * j, lanes);
-                const Parts s0 = split(x0), s1 = split(x1);
+                const Parts s0 = splitFloats(x0), s1 = splitFloats(x1);
                 for (int p = 0; p < parts; ++p)
                     _mm512_storeu_si512(tile + p * plane + 32 * r, pairs(s0.p[p], s1.p[p]));
             }
