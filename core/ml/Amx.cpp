@@ -307,9 +307,10 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 loadRow
     return plus ? _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, plus + at * ldPlus + j)) : x;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumns(const float* b, std::int64_t ldb, const float* plus,
-                                                            std::int64_t ldPlus, std::int64_t k, std::int64_t n,
-                                                            std::uint16_t* out, int parts)
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumns(const float* b, std::int64_t ldb,
+                                                                       const float* plus, std::int64_t ldPlus,
+                                                                       std::int64_t k, std::int64_t n,
+                                                                       std::uint16_t* out, int parts)
 {
     const std::int64_t nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32), plane = nTiles * kTiles * kTile;
     for (std::int64_t j = 0; j < nTiles; ++j) {
@@ -414,7 +415,8 @@ void packA(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t
 {
     throw std::logic_error("AMX products on a build without them");
 }
-void packB(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*, const float*, std::int64_t, Precision)
+void packB(const float*, std::int64_t, std::int64_t, std::int64_t, std::uint16_t*, const float*, std::int64_t,
+           Precision)
 {
     throw std::logic_error("AMX products on a build without them");
 }

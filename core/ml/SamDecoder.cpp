@@ -30,7 +30,6 @@
 
 // Std
 #include <algorithm>
-
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -450,7 +449,8 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
         TokenRows m, nextQueries;
         const auto tokenWork = [&](std::int64_t task) {
             if (task == 0) {
-                terms = withTiles(imageToTokenTerms(dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads));
+                terms = withTiles(
+                    imageToTokenTerms(dw, p + ".cross_attn_image_to_token", queries + tokens, queries, heads));
             } else if (i + 1 < c.decoderDepth) {
                 const std::string pn = layer + std::to_string(i + 1);
                 nextQueries = selfAttentionBlock(dw, pn, i + 1, queries, tokens, heads);

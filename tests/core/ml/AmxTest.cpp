@@ -77,7 +77,8 @@ TEST(Amx, ThreePartProductsStayWithinTheirBoundAndReadTwoPlanes)
         GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16: the decoder runs its float kernels here";
     torch::manual_seed(22);
     // The SAM upscaling's shapes (256 x 256 x 256, 128 x 256 x 64) and an odd one.
-    for (const auto& [m, n, k] : std::vector<std::array<std::int64_t, 3>>{{256, 256, 256}, {128, 256, 64}, {17, 33, 65}}) {
+    const std::vector<std::array<std::int64_t, 3>> shapes{{256, 256, 256}, {128, 256, 64}, {17, 33, 65}};
+    for (const auto& [m, n, k] : shapes) {
         const torch::Tensor a = torch::randn({m, k}) * torch::exp(torch::randn({m, k}));
         const torch::Tensor b = torch::randn({k, n}) * torch::exp(torch::randn({k, n}));
         amx::Tiles pa(amx::packedSize(m, k)), full(amx::packedSize(n, k));
