@@ -73,8 +73,8 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 widen(_
 
 // The three bfloat16 parts of 16 floats, as floats with zero low halves (p) and as bfloat16 (b). x - p0 is exact and
 // spans at most 16 bits of x's 24; what p1 leaves of it spans at most 8 and so is a bfloat16 number itself:
-// x = p0 + p1 + p2 exactly. (The conversion instruction rounds as the reference bit arithmetic did and does in a
-// third of the instructions; each call uses either form and the compiler drops the other.)
+// x = p0 + p1 + p2 exactly. (VCVTNEPS2BF16 rounds to nearest even; packRows stores the b forms, the transposed
+// packing too, and the compiler drops whichever form a caller does not use.)
 struct Parts {
     __m512 p[3];
     __m256i b[3];
@@ -275,8 +275,9 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) inline std
             split(_mm512_maskz_loadu_ps(inside ? firstLanes(k - k0 - 16) : 0, src + 16))};
 }
 
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packRows(const float* a, std::int64_t lda, std::int64_t m,
-                                                         std::int64_t k, std::uint16_t* out)
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packRows(const float* a, std::int64_t lda,
+                                                                    std::int64_t m, std::int64_t k,
+                                                                    std::uint16_t* out)
 {
     const std::int64_t mTiles = tilesOf(m, 16), kTiles = tilesOf(k, 32), plane = mTiles * kTiles * kTile;
     for (std::int64_t i = 0; i < mTiles; ++i)
@@ -307,10 +308,9 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512 loadRow
     return plus ? _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, plus + at * ldPlus + j)) : x;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumns(const float* b, std::int64_t ldb,
-                                                                       const float* plus, std::int64_t ldPlus,
-                                                                       std::int64_t k, std::int64_t n,
-                                                                       std::uint16_t* out, int parts)
+__attribute__((target("avx512f,avx512bw"))) void packColumns(const float* b, std::int64_t ldb, const float* plus,
+                                                            std::int64_t ldPlus, std::int64_t k, std::int64_t n,
+                                                            std::uint16_t* out, int parts)
 {
     const std::int64_t nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32), plane = nTiles * kTiles * kTile;
     for (std::int64_t j = 0; j < nTiles; ++j) {
@@ -329,9 +329,9 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumns(const fl
     }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumnsTransposed(const float* bt, std::int64_t ld,
-                                                                      std::int64_t k, std::int64_t n,
-                                                                      std::uint16_t* out)
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void packColumnsTransposed(const float* bt,
+                                                                                 std::int64_t ld, std::int64_t k,
+                                                                                 std::int64_t n, std::uint16_t* out)
 {
     const std::int64_t nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32), plane = nTiles * kTiles * kTile;
     alignas(64) std::uint32_t words[3][16][16];  // [part][column][pair of k]
