@@ -238,8 +238,8 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) void gemmTiles(const std::u
     _tile_loadconfig(&config);
     const std::int64_t mTiles = tilesOf(m, 16), nTiles = tilesOf(n, 16), kTiles = tilesOf(k, 32);
     const std::int64_t aPlane = mTiles * kTiles * kTile, bPlane = nTiles * kTiles * kTile;
-    // k in chunks of 8 tiles (256): for long k (the encoders' 1280) one chunk's A and B panels stay in L2, the
-    // result tiles reloaded per chunk; the decoder's k <= 256 is one chunk.
+    // k in chunks of 8 tiles (256): for a longer k, one chunk's A and B panels stay in L2, the result tiles reloaded
+    // per chunk (chunks of 2 and 4 were slower); the decoder's k <= 256 is one chunk.
     constexpr std::int64_t kChunk = 8;
     for (std::int64_t t0 = 0; t0 < kTiles; t0 += kChunk) {
         const std::int64_t t1 = std::min(kTiles, t0 + kChunk);

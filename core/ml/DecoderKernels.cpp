@@ -146,32 +146,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmaxColumnG
         }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void combineRows(
-    const float* rows, std::int64_t ld, std::int64_t count, const float* coeffs, std::int64_t outputs,
-    std::int64_t cols, float* out, std::int64_t ldOut)
-{
-    for (std::int64_t o = 0; o < outputs; ++o) {
-        const float* c = coeffs + o * count;
-        float* dst = out + o * ldOut;
-        std::int64_t j = 0;
-        for (; j + 32 <= cols; j += 32) {
-            Vec16 a0{}, a1{};
-            for (std::int64_t r = 0; r < count; ++r) {
-                a0 += c[r] * *reinterpret_cast<const Vec16*>(rows + r * ld + j);
-                a1 += c[r] * *reinterpret_cast<const Vec16*>(rows + r * ld + j + 16);
-            }
-            *reinterpret_cast<Vec16*>(dst + j) = a0;
-            *reinterpret_cast<Vec16*>(dst + j + 16) = a1;
-        }
-        for (; j < cols; ++j) {
-            float a = 0.0f;
-            for (std::int64_t r = 0; r < count; ++r)
-                a += c[r] * rows[r * ld + j];
-            dst[j] = a;
-        }
-    }
-}
-
 namespace {
 
 // combineGeluRows for N outputs (1 .. 4) over V vectors of 16 columns from j: V independent GELU chains per row.

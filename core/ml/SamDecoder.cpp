@@ -139,7 +139,7 @@ void forBlocks(std::int64_t n, const Fn& fn)
 // The image tokens' side of the decoder: [C, N] maps, row-major, on an h x w grid.
 struct ImageGrid {
     std::int64_t channels, n, h, w;
-    const DecoderWeights* weights;  // for the positional encoding's tables
+    const DecoderWeights* weights;  // the positional encoding's tables, the upscaling's weights
 };
 
 // The dense positional encoding of the block's pixels, [C, cols].
@@ -343,29 +343,30 @@ TokenRows imagePass(const ImageGrid& g, const float* in, const Dense& dense, con
 // transposed convolution of stride 2 is one product per pixel (C_in -> 2 x 2 x C_out); its four sub-pixels (s1) each go
 // through LayerNorm2d and GELU, the second one's four (s2) through GELU, and the hypernetwork vectors reduce those
 // C/8 channels to the K masks, written to their place in the 4x grid.
-void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, const TokenRows& hyper, float* masks)
+void upscaleAndMask(const ImageGrid& g, const float* keys, const TokenRows& hyper, float* masks)
 {
+    const DecoderWeights& dw = *g.weights;
     const std::string p = "mask_decoder.output_upscaling.";
-    const torch::Tensor& w1s = g.weights->upscaling(0);  // [4 C/4, C]
-    const torch::Tensor& w3s = g.weights->upscaling(1);  // [4 C/8, C/4]
+    const torch::Tensor& w1s = dw.upscaling(0);  // [4 C/4, C]
+    const torch::Tensor& w3s = dw.upscaling(1);  // [4 C/8, C/4]
     const std::int64_t ch = g.channels, c1 = w1s.size(0) / 4, c2 = w3s.size(0) / 4, k = hyper.rows;
-    const torch::Tensor& b1 = w.at(p + "0.bias");
-    const torch::Tensor& b3 = w.at(p + "3.bias");
-    const float* gamma = w.at(p + "1.weight").data_ptr<float>();
-    const float* beta = w.at(p + "1.bias").data_ptr<float>();
+    const float* b1 = dw.values(p + "0.bias");
+    const float* b3 = dw.values(p + "3.bias");
+    const float* gamma = dw.values(p + "1.weight");
+    const float* beta = dw.values(p + "1.bias");
     const std::int64_t outW = 4 * g.w, plane = 16 * g.h * g.w;
     forBlocks(g.n, [&](std::int64_t j0, std::int64_t cols) {
         float* u1 = threadScratch(std::size_t((4 * c1 + 4 * c2 + k) * kBlock));
         float* u2 = u1 + 4 * c1 * kBlock;
         float* m = u2 + 4 * c2 * kBlock;
-        productWithBlock(w1s.data_ptr<float>(), g.weights->upscalingTiles(0), 4 * c1, ch, keys + j0 * ch, nullptr, cols,
+        productWithBlock(w1s.data_ptr<float>(), dw.upscalingTiles(0), 4 * c1, ch, keys + j0 * ch, nullptr, cols,
                          false, u1, kUpscalingPrecision);
         for (int s1 = 0; s1 < 4; ++s1) {
             float* x = u1 + s1 * c1 * cols;
             ColumnNorm norm;
             norm.in = x;
             norm.ldIn = cols;
-            norm.rowBias = b1.data_ptr<float>();
+            norm.rowBias = b1;
             norm.gamma = gamma;
             norm.beta = beta;
             norm.eps = 1e-6f;
@@ -373,11 +374,11 @@ void upscaleAndMask(const Weights& w, const ImageGrid& g, const float* keys, con
             norm.ldOut = cols;
             layerNormColumns(norm, c1, cols);
             geluInPlace(x, c1 * cols);
-            productWithBlock(w3s.data_ptr<float>(), g.weights->upscalingTiles(1), 4 * c2, c1, x, nullptr, cols, false,
+            productWithBlock(w3s.data_ptr<float>(), dw.upscalingTiles(1), 4 * c2, c1, x, nullptr, cols, false,
                              u2, kUpscalingPrecision);
             for (int s2 = 0; s2 < 4; ++s2) {
                 // The second convolution's bias and GELU taken as the hypernetwork vectors sum its channels.
-                combineGeluRows(u2 + s2 * c2 * cols, cols, c2, b3.data_ptr<float>(), hyper.data(), k, cols, m, cols);
+                combineGeluRows(u2 + s2 * c2 * cols, cols, c2, b3, hyper.data(), k, cols, m, cols);
                 const std::int64_t dy = 2 * (s1 / 2) + s2 / 2, dx = 2 * (s1 % 2) + s2 % 2;
                 // Pixel j0 + j at (row, col) of the grid, counted along (a division per pixel cost ~0.5 ms a click).
                 std::int64_t row = j0 / g.w, col = j0 % g.w;
@@ -485,7 +486,7 @@ std::pair<torch::Tensor, torch::Tensor> decode(const Weights& w, const DecoderWe
     for (int t = 0; t < count; ++t)
         std::copy(mlps[std::size_t(t)].data(), mlps[std::size_t(t)].data() + hyper.cols, hyper.row(t));
     torch::Tensor masks = torch::empty({1, count, 4 * g.h, 4 * g.w});
-    upscaleAndMask(w, g, keys.data_ptr<float>(), hyper, masks.data_ptr<float>());
+    upscaleAndMask(g, keys.data_ptr<float>(), hyper, masks.data_ptr<float>());
     const TokenRows& iou = mlps[std::size_t(count)];
     torch::Tensor scores = torch::empty({1, count});
     std::copy(iou.data() + first, iou.data() + first + count, scores.data_ptr<float>());

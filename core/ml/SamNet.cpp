@@ -24,8 +24,6 @@ std::string shapeText(const Shape& s)
 
 Shape shapeOf(const torch::Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
 
-// ---- Prompt encoder -------------------------------------------------------------------------------------------------
-
 }  // namespace
 
 // ---- Prompt encoder -------------------------------------------------------------------------------------------------

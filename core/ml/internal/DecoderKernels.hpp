@@ -38,15 +38,11 @@ void layerNormColumns(const ColumnNorm& args, std::int64_t rows, std::int64_t co
 void softmaxColumnGroups(float* s, std::int64_t ld, std::int64_t groups, std::int64_t groupRows, std::int64_t cols,
                          const float* rowBias);
 
-/// outputs combinations of `count` rows (row stride ld) of `cols` values: out[o, j] = sum_r coeffs[o * count + r] *
-/// rows[r, j], written with row stride ldOut. For products with a handful of output rows, where BLAS's blocking
-/// does not pay (the mask decoder's hypernetwork: 3 masks from 32 channels).
-void combineRows(const float* rows, std::int64_t ld, std::int64_t count, const float* coeffs, std::int64_t outputs,
-                 std::int64_t cols, float* out, std::int64_t ldOut);
-
-/// combineRows of GELU(rows + rowBias): out[o, j] = sum_r coeffs[o * count + r] * gelu(rows[r, j] + rowBias[r]), the
-/// GELU taken as it is summed (SAM's hypernetwork reducing the last upscaling convolution's channels to masks: the
-/// activations are read once and never written).
+/// `outputs` combinations of GELU(rows + rowBias) for `count` rows (row stride ld) of `cols` values:
+/// out[o, j] = sum_r coeffs[o * count + r] * gelu(rows[r, j] + rowBias[r]), written with row stride ldOut, the GELU
+/// taken as it is summed. For products with a handful of output rows, where BLAS's blocking does not pay (SAM's
+/// hypernetwork reducing the last upscaling convolution's 32 channels to 3 masks: the activations are read once and
+/// never written).
 void combineGeluRows(const float* rows, std::int64_t ld, std::int64_t count, const float* rowBias, const float* coeffs,
                      std::int64_t outputs, std::int64_t cols, float* out, std::int64_t ldOut);
 
